@@ -1,0 +1,1 @@
+"""tenancy: a tenant registry turned into per-tenant infrastructure in three isolation tiers."""

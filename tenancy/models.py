@@ -1,0 +1,188 @@
+"""The registry's file formats as pydantic models: what a tenant file and plans.yaml may say.
+
+Keys are camelCase as in the product brief; unknown keys are errors (`extra="forbid"`), so a typo
+never silently drops a setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import Enum
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$"
+RESERVED_IDS = frozenset({"platform", "pool", "default", "system", "shared", "all"})
+
+
+class Strict(BaseModel):
+    """Base for every registry model: camelCase keys, no unknown keys, immutable once loaded."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class Tier(str, Enum):
+    """Isolation tiers, in increasing order of isolation."""
+
+    shared = "shared"
+    dedicated = "dedicated"
+    isolated = "isolated"
+
+    @property
+    def rank(self) -> int:
+        return ["shared", "dedicated", "isolated"].index(self.value)
+
+
+class Status(str, Enum):
+    active = "active"
+    suspended = "suspended"
+    offboarding = "offboarding"
+
+
+class Environment(str, Enum):
+    dev = "dev"
+    staging = "staging"
+    prod = "prod"
+
+
+class DataIsolation(str, Enum):
+    schema_ = "schema"
+    row = "row"
+
+
+class Service(str, Enum):
+    """Services whose tier a tenant may override (hybrid tenants)."""
+
+    network = "network"
+    database = "database"
+    cache = "cache"
+    compute = "compute"
+
+
+NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+NonNegativeNumber = Annotated[float, Field(ge=0)]
+
+
+class Quotas(Strict):
+    """Per-tenant limits. Storage in GiB, compute in vCPUs, bandwidth in Mbit/s."""
+
+    max_users: Optional[NonNegativeInt] = Field(None, alias="maxUsers")
+    max_projects: Optional[NonNegativeInt] = None
+    max_ai_requests: Optional[NonNegativeInt] = Field(None, alias="maxAIRequests")
+    storage_limit: Optional[NonNegativeNumber] = None
+    compute_limit: Optional[Annotated[float, Field(gt=0)]] = None
+    network_bandwidth: Optional[NonNegativeNumber] = None
+
+
+class FullQuotas(Quotas):
+    """Quotas with every field set: a plan's defaults, or a tenant's quotas merged onto them."""
+
+    max_users: NonNegativeInt = Field(alias="maxUsers")
+    max_projects: NonNegativeInt
+    max_ai_requests: NonNegativeInt = Field(alias="maxAIRequests")
+    storage_limit: NonNegativeNumber
+    compute_limit: Annotated[float, Field(gt=0)]
+    network_bandwidth: NonNegativeNumber
+
+
+class Billing(Strict):
+    cost_center: Annotated[str, Field(min_length=1, max_length=64)]
+    monthly_budget: Optional[NonNegativeNumber] = None
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+
+
+class Network(Strict):
+    """The tenant's address block: its own VPC (isolated) or its slice of the shared VPC (dedicated)."""
+
+    cidr: str
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr_is_a_network(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ipaddress.AddressValueError:
+            raise ValueError(f"{value!r} is not an IPv4 CIDR such as 10.64.0.0/20") from None
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid network ({exc})") from None
+        return str(net)
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+
+class ServiceOverrides(Strict):
+    network: Optional[Tier] = None
+    database: Optional[Tier] = None
+    cache: Optional[Tier] = None
+    compute: Optional[Tier] = None
+
+
+class Tenant(Strict):
+    """One file under tenants/: a tenant as the platform team writes it."""
+
+    id: Annotated[str, Field(pattern=TENANT_ID_PATTERN, description="dns-safe, 3-32 characters")]
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    plan: Annotated[str, Field(min_length=1)]
+    isolation_level: Optional[Tier] = None
+    status: Status = Status.active
+    environments: Annotated[list[Environment], Field(min_length=1)]
+    network: Optional[Network] = None
+    services: ServiceOverrides = ServiceOverrides()
+    data_isolation: Optional[DataIsolation] = None
+    quotas: Quotas = Quotas()
+    features: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]] = []
+    billing: Billing
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_IDS:
+            raise ValueError(f"{value!r} is reserved; reserved ids: {', '.join(sorted(RESERVED_IDS))}")
+        return value
+
+    @field_validator("environments", "features")
+    @classmethod
+    def _unique(cls, values: list) -> list:
+        seen = set()
+        for value in values:
+            if value in seen:
+                raise ValueError(f"{getattr(value, 'value', value)!r} is listed twice")
+            seen.add(value)
+        return values
+
+
+class PlanDatabase(Strict):
+    """Size of a dedicated database for this plan, and the pooled role's connection limit."""
+
+    instance_class: str = "db.t4g.medium"
+    allocated_storage: Annotated[int, Field(ge=20, le=65536)] = 20
+    connection_limit: Annotated[int, Field(ge=1)] = 20
+
+
+class PlanCache(Strict):
+    node_type: str = "cache.t4g.small"
+    replicas: Annotated[int, Field(ge=0, le=5)] = 1
+
+
+class Plan(Strict):
+    """A plan's defaults and what it allows; tenants on it may only ask for what is listed."""
+
+    default_isolation: Tier
+    allowed_isolation: Annotated[list[Tier], Field(min_length=1)]
+    allowed_overrides: dict[Service, list[Tier]] = {}
+    quotas: FullQuotas
+    memory_per_cpu_gib: Annotated[float, Field(gt=0)] = Field(2.0, alias="memoryPerCpuGiB")
+    database: PlanDatabase = PlanDatabase()
+    cache: PlanCache = PlanCache()
+
+
+class PlanCatalog(Strict):
+    """tenants/plans.yaml."""
+
+    plans: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Plan]

@@ -1,0 +1,82 @@
+"""Turn pydantic's validation errors into registry findings that say what is allowed."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+Finding = tuple[tuple, str]
+
+
+def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model class inside an annotation, and whether a dict key stands between them in a loc."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (dict, typing.Dict):
+        model, _ = _inner_model(args[1]) if len(args) == 2 else (None, False)
+        return model, True
+    if origin in (typing.Union, types.UnionType, list, typing.List, typing.Annotated):
+        for arg in args:
+            model, keyed = _inner_model(arg)
+            if model is not None:
+                return model, keyed
+    return None, False
+
+
+def _field_by_key(model: type[BaseModel], key: str):
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info
+    return None
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a mapping at `loc` (inside `model`) may have."""
+    current: type[BaseModel] | None = model
+    skip_key = False
+    for part in loc:
+        if current is None:
+            return []
+        if isinstance(part, int):
+            continue
+        if skip_key:
+            skip_key = False
+            continue
+        info = _field_by_key(current, str(part))
+        if info is None:
+            return []
+        current, skip_key = _inner_model(info.annotation)
+    if current is None:
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def findings_from(exc: ValidationError, model: type[BaseModel]) -> list[Finding]:
+    """One finding per pydantic error, located by its loc, worded for the person editing YAML."""
+    out: list[Finding] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if p != "[key]")
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            keys = allowed_keys(model, loc[:-1])
+            message = f"unknown key {str(loc[-1])!r}; allowed keys: {', '.join(keys)}"
+        elif kind == "missing":
+            message = "required field is missing"
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            message = f"must be a mapping of keys to values, not {type(err['input']).__name__} {_short(err['input'])}"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if kind not in ("value_error", "assertion_error"):
+                message += f" (got {_short(err['input'])})"
+        out.append((loc, message))
+    return out
