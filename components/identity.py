@@ -1,0 +1,81 @@
+"""A tenant's workload identity: one IAM role, assumable only by the tenant's Kubernetes service
+account, allowed to use only that tenant's key, queues, secrets, cache user and database user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from .context import DeployContext
+from .policydoc import document
+from .queues import DATA_ACTIONS as QUEUE_ACTIONS
+
+
+def trust_statements(ctx: DeployContext, namespace: str, service_account: str) -> list[dict]:
+    """IRSA through the cluster's OIDC provider when one is configured, else EKS Pod Identity; in
+    both cases bound to exactly one namespace and service account."""
+    subject = f"system:serviceaccount:{namespace}:{service_account}"
+    kube = ctx.settings.kubernetes
+    if kube is not None:
+        issuer = kube.oidc_issuer
+        provider = ctx.account_id.apply(lambda a: f"arn:{ctx.partition}:iam::{a}:oidc-provider/{issuer}")
+        return [{"Effect": "Allow", "Principal": {"Federated": provider},
+                 "Action": "sts:AssumeRoleWithWebIdentity",
+                 "Condition": {"StringEquals": {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}}}]
+    return [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+             "Action": ["sts:AssumeRole", "sts:TagSession"],
+             "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": namespace,
+                                            "aws:RequestTag/kubernetes-service-account": service_account,
+                                            "aws:SourceAccount": ctx.account_id}}}]
+
+
+@dataclass
+class Grants:
+    """Everything a tenant's workloads may use, by ARN; nothing else is named in its policy."""
+
+    key_arn: pulumi.Input[str]
+    queue_arns: Sequence[pulumi.Input[str]] = ()
+    secret_arns: Sequence[pulumi.Input[str]] = ()
+    cache_arns: Sequence[pulumi.Input[str]] = ()  # the replication group and the tenant's user
+    database_user_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+
+
+def access_statements(grants: Grants) -> list[dict]:
+    statements = [{"Sid": "UseOwnKey", "Effect": "Allow", "Resource": [grants.key_arn],
+                   "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]}]
+    for sid, actions, arns in (
+        ("UseOwnQueues", QUEUE_ACTIONS, grants.queue_arns),
+        ("ReadOwnSecrets", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], grants.secret_arns),
+        ("ConnectOwnCacheUser", ["elasticache:Connect"], grants.cache_arns),
+        ("ConnectOwnDatabaseUser", ["rds-db:connect"], grants.database_user_arns),
+    ):
+        if arns:
+            statements.append({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": list(arns)})
+    return statements
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    """The role exists before the key (whose policy names it); its access policy comes last, once
+    every resource it names exists (`grant`)."""
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, ctx: DeployContext, role_name: str, namespace: str, service_account: str,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("tenancy:identity:WorkloadIdentity", name, None, opts)
+        self._prefix = name
+        role = aws.iam.Role(f"{name}-role", name=role_name, max_session_duration=3600,
+                            assume_role_policy=document(trust_statements(ctx, namespace, service_account)),
+                            opts=pulumi.ResourceOptions(parent=self))
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.register_outputs({"roleArn": self.role_arn})
+
+    def grant(self, grants: Grants) -> aws.iam.RolePolicy:
+        return aws.iam.RolePolicy(f"{self._prefix}-access", role=self.role_name,
+                                  policy=document(access_statements(grants)),
+                                  opts=pulumi.ResourceOptions(parent=self))

@@ -1,0 +1,54 @@
+"""The platform's ids as tenants need them, whether the platform is in this stack or another.
+
+Both paths go through the same exported mapping (`Platform.exports()` or a StackReference's
+`platform` output), so a scoped stack sees exactly what an `all` stack sees.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+PLATFORM_OUTPUT = "platform"
+
+
+class PlatformRefs:
+    def __init__(self, exported: pulumi.Input[dict]):
+        self._all = pulumi.Output.from_input(exported)
+
+    @classmethod
+    def from_stack(cls, stack_name: str) -> "PlatformRefs":
+        reference = pulumi.StackReference(f"platform-ref", stack_name=stack_name)
+        return cls(reference.require_output(PLATFORM_OUTPUT))
+
+    def _get(self, *path: str) -> pulumi.Output:
+        def dig(value):
+            for key in path:
+                value = value[key]
+            return value
+
+        return self._all.apply(dig)
+
+    @property
+    def vpc_id(self): return self._get("vpcId")
+    @property
+    def availability_zones(self): return self._get("availabilityZones")
+    @property
+    def app_subnet_ids(self): return self._get("appSubnetIds")
+    @property
+    def data_subnet_ids(self): return self._get("dataSubnetIds")
+    @property
+    def nat_gateway_ids(self): return self._get("natGatewayIds")
+    @property
+    def pool_app_security_group_id(self): return self._get("poolAppSecurityGroupId")
+    @property
+    def pool_database_address(self): return self._get("poolDatabase", "address")
+    @property
+    def pool_database_port(self): return self._get("poolDatabase", "port")
+    @property
+    def pool_database_resource_id(self): return self._get("poolDatabase", "resourceId")
+    @property
+    def pool_cache_arn(self): return self._get("poolCache", "arn")
+    @property
+    def pool_cache_user_group_id(self): return self._get("poolCache", "userGroupId")
+    @property
+    def pool_namespace(self): return self._get("poolNamespace")

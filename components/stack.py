@@ -1,0 +1,75 @@
+"""What one stack deploys: read its settings and the registry, pick the scope's part, build it.
+
+Every input problem (registry, settings, scope) becomes one `pulumi.RunError` listing all of them,
+raised before any resource is registered, so nothing is half-applied and no traceback is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pydantic import ValidationError
+
+from tenancy.models import Environment
+from tenancy.problems import RegistryInvalid
+from tenancy.registry import Registry, load_registry
+from tenancy.scopes import Scope, ScopeError
+from tenancy.settings import StackSettings, settings_from_config
+from tenancy.tiers import EffectiveTenant
+
+from .context import create_context
+from .kubernetes import kubernetes_provider
+from .platform import Platform
+from .refs import PlatformRefs
+from .tenant import Tenant
+
+
+@dataclass(frozen=True)
+class StackInputs:
+    settings: StackSettings
+    scope: Scope
+    tenants: list[EffectiveTenant]
+
+
+def read_inputs(project_dir: Path) -> StackInputs:
+    """Settings from `tenancy:*` config and the validated registry, or a RunError that lists
+    everything wrong with them."""
+    stack = pulumi.get_stack()
+    config = pulumi.Config("tenancy")
+    try:
+        settings = settings_from_config(config.get)
+    except ValidationError as exc:
+        lines = [f"tenancy:{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]
+        raise pulumi.RunError(f"stack {stack}: invalid tenancy settings:\n" + "\n".join(lines)) from None
+    try:
+        scope = Scope.parse(settings.scope)
+        layouts = {Environment(settings.environment): [(f"stack {stack}", settings.network)]}
+        registry: Registry = load_registry(project_dir / settings.registry, layouts)
+        tenants = scope.tenants(registry, settings.environment.value)
+        if scope.kind in ("pool", "tenant") and not settings.platform_stack:
+            raise ScopeError(f"tenancy:scope {scope} reads the platform through a StackReference: "
+                             "set tenancy:platformStack (for example myorg/tenancy/dev-platform)")
+    except RegistryInvalid as exc:
+        raise pulumi.RunError(f"the tenant registry is invalid ({len(exc.problems)} problems):\n{exc}") from None
+    except ScopeError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    return StackInputs(settings, scope, tenants)
+
+
+def build(inputs: StackInputs) -> dict:
+    """Create the scope's resources; return the stack outputs."""
+    settings, scope = inputs.settings, inputs.scope
+    env = settings.environment.value
+    ctx = create_context(settings, kubernetes_provider(settings, f"{env}-kubernetes"))
+    outputs: dict = {"environment": env, "scope": str(scope)}
+    if scope.deploys_platform:
+        platform = Platform(f"{env}-platform", ctx)
+        outputs["platform"] = platform.exports()
+        refs = PlatformRefs(platform.exports())
+    else:
+        refs = PlatformRefs.from_stack(settings.platform_stack)
+    tenants = {t.id: Tenant(t, ctx, refs) for t in inputs.tenants}
+    outputs["tenants"] = {tenant_id: tenant.outputs for tenant_id, tenant in tenants.items()}
+    return outputs

@@ -1,0 +1,17 @@
+"""Cache access: the one definition of what a pooled tenant's cache user may touch."""
+
+from __future__ import annotations
+
+
+def key_prefix(tenant_id: str) -> str:
+    return f"{tenant_id}:"
+
+
+def cache_access_string(tenant_id: str) -> str:
+    """Redis ACL rules limiting a user to keys and channels prefixed `<id>:`, without admin or
+    dangerous commands. Used by the ElastiCache user resource and by the data-plane ACL alike."""
+    prefix = key_prefix(tenant_id)
+    return f"on ~{prefix}* &{prefix}* +@all -@admin -@dangerous"
+
+
+DISABLED_DEFAULT_USER = "off -@all"

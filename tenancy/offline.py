@@ -1,0 +1,300 @@
+"""Run a Pulumi Python program with no engine and no cloud: mocks that answer like AWS, and a
+monitor that records every registration with what `MockResourceArgs` leaves out (parent, protect,
+retainOnDelete, dependencies, property dependencies, provider).
+
+Tests and `tenancy plan` use this same harness on the unchanged program, so what they see is what
+`pulumi preview` would register.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .yamlsource import read_yaml
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "eu-west-1"
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict
+    outputs: dict
+    id: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str
+    read: bool = False
+
+    @property
+    def tags(self) -> dict:
+        return self.inputs.get("tags") or {}
+
+
+@dataclass
+class Recording:
+    """Everything one program run registered, in order, and its resolved stack outputs."""
+
+    registrations: list[Registration]
+    outputs: dict = field(default_factory=dict)
+
+    @property
+    def resources(self) -> list[Registration]:
+        """Cloud resources only: no components, providers or stack references."""
+        return [r for r in self.registrations if r.custom and not r.type.startswith("pulumi:")]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        found = [r for r in self.registrations if r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} registrations named {name!r}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def descendants(self, urn: str) -> list[Registration]:
+        children: dict[str, list[Registration]] = {}
+        for r in self.registrations:
+            children.setdefault(r.parent, []).append(r)
+        out, todo = [], [urn]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                out.append(child)
+                todo.append(child.urn)
+        return out
+
+
+def _hex(*parts: str, n: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:n]
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Answers like the providers would: AWS-shaped ids, ARNs and endpoints, stable per name, so two
+    runs of the same program produce the same values."""
+
+    def __init__(self, region: str, stack_outputs: Optional[dict[str, dict]] = None):
+        self.region = region
+        self.stack_outputs = stack_outputs or {}
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
+                    "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{z}" for z in "abcdef"]
+            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in range(1, 7)], "id": self.region}
+        return {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = args.inputs.get("name") or args.resource_id
+            return stack, {"name": stack, "outputs": self.stack_outputs.get(stack, {}),
+                           "secretOutputNames": []}
+        if not args.custom:
+            return "", {}
+        state = dict(args.inputs)
+        rid = _resource_state(args.typ, args.name, state, self.region)
+        return rid, state
+
+
+def _arn(service: str, region: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
+
+
+def _resource_state(typ: str, name: str, state: dict, region: str) -> str:
+    """Fill in what the provider would compute; return the id."""
+    h = _hex(typ, name)
+    ec2_prefixes = {
+        "aws:ec2/vpc:Vpc": "vpc", "aws:ec2/subnet:Subnet": "subnet", "aws:ec2/securityGroup:SecurityGroup": "sg",
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg", "aws:ec2/internetGateway:InternetGateway": "igw",
+        "aws:ec2/natGateway:NatGateway": "nat", "aws:ec2/eip:Eip": "eipalloc", "aws:ec2/routeTable:RouteTable": "rtb",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc", "aws:ec2/networkAcl:NetworkAcl": "acl",
+        "aws:ec2/flowLog:FlowLog": "fl", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    }
+    if typ in ec2_prefixes:
+        rid = f"{ec2_prefixes[typ]}-{h}"
+        state.setdefault("arn", _arn("ec2", region, f"{ec2_prefixes[typ]}/{rid}"))
+        return rid
+    auto_name = state.get("name") or f"{name}-{h[:7]}"
+    if typ == "aws:kms/key:Key":
+        key_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:17]}{h[:1]}-{_hex(name, n=12)}"
+        state.update(keyId=key_id, arn=_arn("kms", region, f"key/{key_id}"))
+        return key_id
+    if typ == "aws:kms/alias:Alias":
+        state.update(arn=_arn("kms", region, state["name"]), targetKeyArn=_arn("kms", region, f"key/{state.get('targetKeyId')}"))
+        return state["name"]
+    if typ == "aws:iam/role:Role":
+        state.update(name=auto_name, arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{auto_name}", uniqueId=f"AROA{h.upper()}")
+        return auto_name
+    if typ == "aws:iam/rolePolicy:RolePolicy":
+        return f"{state.get('role')}:{auto_name}"
+    if typ == "aws:sqs/queue:Queue":
+        state.update(name=auto_name, arn=_arn("sqs", region, auto_name),
+                     url=f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{auto_name}")
+        return state["url"]
+    if typ == "aws:rds/instance:Instance":
+        identifier = state.get("identifier") or auto_name
+        address = f"{identifier}.c{h[:10]}.{region}.rds.amazonaws.com"
+        port = state.get("port") or 5432
+        state.update(identifier=identifier, address=address, port=port, endpoint=f"{address}:{port}",
+                     resourceId=f"db-{h.upper()}", arn=_arn("rds", region, f"db:{identifier}"))
+        return identifier
+    if typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
+               "aws:elasticache/subnetGroup:SubnetGroup"):
+        kind = {"aws:rds/subnetGroup:SubnetGroup": ("rds", "subgrp"), "aws:rds/parameterGroup:ParameterGroup": ("rds", "pg"),
+                "aws:elasticache/subnetGroup:SubnetGroup": ("elasticache", "subnetgroup")}[typ]
+        state.update(name=auto_name, arn=_arn(kind[0], region, f"{kind[1]}:{auto_name}"))
+        return auto_name
+    if typ == "aws:secretsmanager/secret:Secret":
+        arn = _arn("secretsmanager", region, f"secret:{auto_name}-{h[:6]}")
+        state.update(name=auto_name, arn=arn)
+        return arn
+    if typ == "aws:secretsmanager/secretVersion:SecretVersion":
+        state.update(versionId=_hex(name, n=32))
+        return f"{state.get('secretId')}|{state['versionId']}"
+    if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        group = state.get("replicationGroupId") or auto_name
+        state.update(replicationGroupId=group, arn=_arn("elasticache", region, f"replicationgroup:{group}"),
+                     primaryEndpointAddress=f"master.{group}.{h[:6]}.euw1.cache.amazonaws.com",
+                     readerEndpointAddress=f"replica.{group}.{h[:6]}.euw1.cache.amazonaws.com")
+        return group
+    if typ == "aws:elasticache/user:User":
+        state.update(arn=_arn("elasticache", region, f"user:{state['userId']}"))
+        return state["userId"]
+    if typ == "aws:elasticache/userGroup:UserGroup":
+        state.update(arn=_arn("elasticache", region, f"usergroup:{state['userGroupId']}"))
+        return state["userGroupId"]
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        state.update(name=auto_name, arn=_arn("logs", region, f"log-group:{auto_name}"))
+        return auto_name
+    if typ == "random:index/randomPassword:RandomPassword":
+        state.update(result=f"offline-{_hex(name, n=24)}", bcryptHash="$2a$10$offline")
+        return "none"
+    if typ.startswith("kubernetes:"):
+        metadata = dict(state.get("metadata") or {})
+        metadata.setdefault("name", f"{name}-{h[:8]}")
+        state["metadata"] = metadata
+        ns = metadata.get("namespace")
+        return f"{ns}/{metadata['name']}" if ns else metadata["name"]
+    state.setdefault("arn", _arn(typ.split(":")[1].split("/")[0], region, f"{name}-{h[:7]}"))
+    return f"{name}-{h[:7]}"
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps every registration request's options, not just its inputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def _record(self, request, response, read: bool) -> None:
+        inputs = rpc.deserialize_properties(request.properties if read else request.object)
+        registered = self.resources.get(response.urn)
+        self.registrations.append(Registration(
+            urn=response.urn, type=request.type, name=request.name,
+            custom=True if read else bool(request.custom), parent=request.parent, inputs=inputs,
+            outputs=dict(registered.state) if registered else {}, id=registered.id if registered else "",
+            protect=bool(getattr(request, "protect", False)),
+            retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+            dependencies=list(getattr(request, "dependencies", [])),
+            property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
+            provider=request.provider, read=read))
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, response, read=False)
+        return response
+
+    def ReadResource(self, request):
+        response = super().ReadResource(request)
+        self._record(request, response, read=True)
+        return response
+
+
+def config_from_stack_file(path: Path) -> dict[str, str]:
+    """A Pulumi.<stack>.yaml's config as the engine hands it to a program: strings, JSON for objects."""
+    data = read_yaml(path).data or {}
+    out = {}
+    for key, value in (data.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            value = "offline-secret"
+        if isinstance(value, (dict, list)):
+            out[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def project_name(program_dir: Path) -> str:
+    return (read_yaml(program_dir / "Pulumi.yaml").data or {}).get("name", "project")
+
+
+def _forget_modules_under(directory: Path) -> None:
+    """So that a second program with a package of the same name (`components`) gets its own.
+
+    Only the program's own modules: never its virtualenv's packages, nor this harness."""
+    root = directory.resolve()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file or name == "tenancy" or name.startswith("tenancy."):
+            continue
+        try:
+            rel = Path(file).resolve().relative_to(root)
+        except ValueError:
+            continue
+        if "site-packages" in rel.parts or rel.parts[0].startswith("."):
+            continue
+        del sys.modules[name]
+
+
+def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[dict[str, str]] = None,
+                preview: bool = False, stack_outputs: Optional[dict[str, dict]] = None) -> Recording:
+    """Run the program in `program_dir` as `stack`, with `config` (default: its Pulumi.<stack>.yaml)."""
+    program_dir = Path(program_dir).resolve()
+    if config is None:
+        config = config_from_stack_file(program_dir / f"Pulumi.{stack}.yaml")
+    region = config.get("aws:region", DEFAULT_REGION)
+    monitor = RecordingMonitor(CloudMocks(region, stack_outputs))
+
+    def run() -> Recording:
+        pulumi.runtime.set_mocks(monitor.mocks, project=project_name(program_dir), stack=stack,
+                                 preview=preview, monitor=monitor)
+        set_all_config(config, [])
+        if str(program_dir) not in sys.path:
+            sys.path.insert(0, str(program_dir))
+        _forget_modules_under(program_dir)
+        main = str(program_dir / "__main__.py")
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+        root = pulumi.runtime.get_root_resource()
+        outputs = _sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {}
+        return Recording(monitor.registrations, outputs)
+
+    return contextvars.Context().run(run)
