@@ -21,17 +21,17 @@ SNAPSHOT_RETENTION_DAYS = 7
 
 class CacheUser(pulumi.ComponentResource):
     """A tenant's ElastiCache user: IAM authentication (no password to leak), keys and channels
-    `<id>:*` only. With `user_group_id` it joins an existing (pooled) user group."""
+    `<id>:*` only, switched off while the tenant is suspended. With `user_group_id` it joins an existing (pooled) user group."""
 
     user_id: pulumi.Output[str]
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, user_id: str, tenant_id: str, user_group_id: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, user_id: str, tenant_id: str, enabled: bool,
+                 user_group_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:cache:CacheUser", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         user = aws.elasticache.User(f"{name}-user", user_id=user_id, user_name=user_id, engine=ENGINE,
-                                    access_string=cache_access_string(tenant_id),
+                                    access_string=cache_access_string(tenant_id, enabled),
                                     authentication_mode={"type": "iam"}, opts=child)
         if user_group_id is not None:
             aws.elasticache.UserGroupAssociation(f"{name}-membership", user_group_id=user_group_id,

@@ -43,7 +43,9 @@ class PlatformRefs:
     @property
     def pool_database_address(self): return self._get("poolDatabase", "address")
     @property
-    def pool_database_port(self): return self._get("poolDatabase", "port")
+    def pool_database_port(self):
+        # Stack outputs cross the engine as JSON numbers (floats): a port is an int.
+        return self._get("poolDatabase", "port").apply(int)
     @property
     def pool_database_resource_id(self): return self._get("poolDatabase", "resourceId")
     @property

@@ -46,7 +46,7 @@ def read_inputs(project_dir: Path) -> StackInputs:
     try:
         scope = Scope.parse(settings.scope)
         layouts = {Environment(settings.environment): [(f"stack {stack}", settings.network)]}
-        registry: Registry = load_registry(project_dir / settings.registry, layouts)
+        registry: Registry = load_registry(project_dir / settings.registry, layouts, default_layout=False)
         tenants = scope.tenants(registry, settings.environment.value)
         if scope.kind in ("pool", "tenant") and not settings.platform_stack:
             raise ScopeError(f"tenancy:scope {scope} reads the platform through a StackReference: "

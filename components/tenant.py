@@ -134,10 +134,10 @@ class Tenant(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         user_id = naming.cache_user_id(ctx.environment, tenant.id)
         if tenant.tier(Service.cache) is Tier.shared:
-            user = CacheUser(f"{name}-cache-user", user_id, tenant.id,
+            user = CacheUser(f"{name}-cache-user", user_id, tenant.id, not tenant.suspended,
                              user_group_id=platform.pool_cache_user_group_id, opts=child)
             return [platform.pool_cache_arn, user.arn], None
-        user = CacheUser(f"{name}-cache-user", user_id, tenant.id, opts=child)
+        user = CacheUser(f"{name}-cache-user", user_id, tenant.id, not tenant.suspended, opts=child)
         plan = tenant.plan.cache
         cache = Cache(f"{name}-cache", ctx, f"{ctx.environment}-{tenant.id}", key.arn, placement.vpc_id,
                       placement.data_subnet_ids, [placement.app_security_group_id], plan.node_type, plan.replicas,

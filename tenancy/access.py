@@ -7,11 +7,12 @@ def key_prefix(tenant_id: str) -> str:
     return f"{tenant_id}:"
 
 
-def cache_access_string(tenant_id: str) -> str:
+def cache_access_string(tenant_id: str, enabled: bool = True) -> str:
     """Redis ACL rules limiting a user to keys and channels prefixed `<id>:`, without admin or
-    dangerous commands. Used by the ElastiCache user resource and by the data-plane ACL alike."""
+    dangerous commands. Used by the ElastiCache user resource and by the data-plane ACL alike.
+    A suspended tenant's user is switched off; its keys stay."""
     prefix = key_prefix(tenant_id)
-    return f"on ~{prefix}* &{prefix}* +@all -@admin -@dangerous"
+    return f"{'on' if enabled else 'off'} ~{prefix}* &{prefix}* +@all -@admin -@dangerous"
 
 
 DISABLED_DEFAULT_USER = "off -@all"

@@ -30,6 +30,24 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "eu-west-1"
 
 
+SECRET_KEY, SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_KEY) == SECRET_SIG
+
+
+def plain(value: Any) -> Any:
+    """A recorded value with every secret wrapper removed, for comparisons."""
+    if is_secret(value):
+        return plain(value.get("value"))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 @dataclass
 class Registration:
     urn: str
@@ -49,7 +67,10 @@ class Registration:
 
     @property
     def tags(self) -> dict:
-        return self.inputs.get("tags") or {}
+        return plain(self.inputs.get("tags")) or {}
+
+    def input(self, key: str) -> Any:
+        return plain(self.inputs.get(key))
 
 
 @dataclass
@@ -75,6 +96,13 @@ class Recording:
 
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.registrations if r.urn == urn)
+
+    def component(self, type_: str, name: str) -> Registration:
+        return next(r for r in self.registrations if r.type == type_ and r.name == name)
+
+    def tenant(self, environment: str, tenant_id: str) -> list[Registration]:
+        """Every registration below a tenant's component."""
+        return self.descendants(self.component("tenancy:tenant:Tenant", f"{environment}-{tenant_id}").urn)
 
     def descendants(self, urn: str) -> list[Registration]:
         children: dict[str, list[Registration]] = {}
@@ -292,7 +320,11 @@ def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[di
             sys.path.insert(0, str(program_dir))
         _forget_modules_under(program_dir)
         main = str(program_dir / "__main__.py")
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+        except Exception as exc:
+            exc.recording = Recording(monitor.registrations)  # what was registered before it failed
+            raise
         root = pulumi.runtime.get_root_resource()
         outputs = _sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {}
         return Recording(monitor.registrations, outputs)

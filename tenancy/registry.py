@@ -97,11 +97,12 @@ def load_plans(directory: Path, problems: list[Problem]) -> PlanCatalog | None:
         return None
 
 
-def load_registry(directory: Path | str, layouts: Layouts | None = None) -> Registry:
+def load_registry(directory: Path | str, layouts: Layouts | None = None, default_layout: bool = True) -> Registry:
     """Validate the registry in `directory` against the network layouts of its environments.
 
     `layouts` maps an environment to the (label, network settings) of each stack that deploys it;
-    environments without one are checked against the default network settings.
+    environments without one are checked against the default network settings, unless
+    `default_layout` is off (a stack checks its own environment only).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -132,7 +133,7 @@ def load_registry(directory: Path | str, layouts: Layouts | None = None) -> Regi
         if effective is not None:  # still cross-checked, so that every problem is reported
             loaded.append((effective, source))
     problems.extend(_duplicate_ids(loaded))
-    default = {env: [("default network settings", NetworkSettings())] for env in Environment}
+    default = {env: [("default network settings", NetworkSettings())] for env in Environment} if default_layout else {}
     problems.extend(network_findings(loaded, {**default, **(layouts or {})}))
     if problems:
         raise RegistryInvalid(problems)
