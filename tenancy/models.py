@@ -92,7 +92,8 @@ class FullQuotas(Quotas):
 class Billing(Strict):
     cost_center: Annotated[str, Field(min_length=1, max_length=64)]
     monthly_budget: Optional[NonNegativeNumber] = None
-    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                            description="an e-mail address such as finops@example.com")]] = []
 
 
 class Network(Strict):
@@ -126,7 +127,8 @@ class ServiceOverrides(Strict):
 class Tenant(Strict):
     """One file under tenants/: a tenant as the platform team writes it."""
 
-    id: Annotated[str, Field(pattern=TENANT_ID_PATTERN, description="dns-safe, 3-32 characters")]
+    id: Annotated[str, Field(pattern=TENANT_ID_PATTERN, description=(
+        "3-32 lowercase letters, digits and hyphens, starting and ending with a letter or digit"))]
     name: Annotated[str, Field(min_length=1, max_length=128)]
     plan: Annotated[str, Field(min_length=1)]
     isolation_level: Optional[Tier] = None
@@ -136,7 +138,8 @@ class Tenant(Strict):
     services: ServiceOverrides = ServiceOverrides()
     data_isolation: Optional[DataIsolation] = None
     quotas: Quotas = Quotas()
-    features: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]] = []
+    features: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64,
+                                        description="a feature name of lowercase letters, digits and hyphens")]] = []
     billing: Billing
 
     @field_validator("id")

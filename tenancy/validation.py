@@ -35,6 +35,39 @@ def _field_by_key(model: type[BaseModel], key: str):
     return None
 
 
+def field_at(model: type[BaseModel], loc: tuple):
+    """The FieldInfo a loc ends at, or None."""
+    current: type[BaseModel] | None = model
+    info = None
+    skip_key = False
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if skip_key or current is None:
+            skip_key = False
+            continue
+        info = _field_by_key(current, str(part))
+        if info is None:
+            return None
+        current, skip_key = _inner_model(info.annotation)
+    return info
+
+
+def _description(info) -> str | None:
+    if info is None:
+        return None
+    if info.description:
+        return info.description
+    for meta in getattr(info, "metadata", []):  # list[Annotated[str, Field(description=...)]]
+        if getattr(meta, "description", None):
+            return meta.description
+    for arg in typing.get_args(info.annotation):
+        for meta in typing.get_args(arg)[1:]:
+            if getattr(meta, "description", None):
+                return meta.description
+    return None
+
+
 def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     """The keys a mapping at `loc` (inside `model`) may have."""
     current: type[BaseModel] | None = model
@@ -57,7 +90,7 @@ def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = "null" if value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -73,7 +106,13 @@ def findings_from(exc: ValidationError, model: type[BaseModel]) -> list[Finding]
         elif kind == "missing":
             message = "required field is missing"
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
-            message = f"must be a mapping of keys to values, not {type(err['input']).__name__} {_short(err['input'])}"
+            given = err["input"]
+            message = "must be a mapping of keys to values, not " + (
+                "empty" if given is None else f"{type(given).__name__} {_short(given)}")
+        elif kind == "string_pattern_mismatch" and _description(field_at(model, loc)):
+            message = f"must be {_description(field_at(model, loc))} (got {_short(err['input'])})"
+        elif kind == "list_type" and isinstance(err["input"], str):
+            message = f"must be a list, such as [{err['input']}]"
         else:
             message = err["msg"].removeprefix("Value error, ")
             if kind not in ("value_error", "assertion_error"):

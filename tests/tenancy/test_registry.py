@@ -157,7 +157,7 @@ def test_reserved_and_malformed_ids(registry_dir):
     write(registry_dir, "Bad_Id.yaml", "id: Bad_Id\nname: P\nplan: starter\nenvironments: [dev]\nbilling: {costCenter: c}\n")
     messages = {p.tenant: p.message for p in problems_of(registry_dir) if p.field == "id"}
     assert "reserved" in messages["pool"]
-    assert "should match pattern" in messages["Bad_Id"]
+    assert messages["Bad_Id"].startswith("must be 3-32 lowercase letters, digits and hyphens")
 
 
 def test_overlapping_isolated_vpcs_are_reported_once_naming_the_other_tenant(registry_dir):
@@ -256,3 +256,29 @@ def test_broken_plans_file_is_located(registry_dir):
     assert problem.file.endswith("plans.yaml") and problem.tenant == "plan enterprise"
     assert problem.field == "plans.enterprise.colour"
     assert text.splitlines()[problem.line - 1].strip() == "colour: red"
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("environments: dev", "must be a list, such as [dev]"),
+        ("quotas: 5", "must be a mapping of keys to values, not int 5"),
+        ("billing:", "must be a mapping of keys to values, not empty"),
+        ("features: [SSO]", "must be a feature name of lowercase letters, digits and hyphens (got 'SSO')"),
+        ("billing: {costCenter: c, alertEmails: [nope]}", "must be an e-mail address such as finops@example.com"),
+        ("status: paused", "Input should be 'active', 'suspended' or 'offboarding' (got 'paused')"),
+        ("quotas: {maxUsers: 1.5}", "Input should be a valid integer (got 1.5)"),
+        ("quotas: {maxUsers: '10'}", "Input should be a valid integer (got '10')"),
+        ("name: [a]", "Input should be a valid string (got ['a'])"),
+        ("key: !!python/object:os.system echo", "could not determine a constructor"),
+    ],
+)
+def test_wrong_types_say_what_is_expected(registry_dir, line, expected):
+    base = {"id": "id: typed", "name": "name: T", "plan": "plan: starter", "environments": "environments: [dev]",
+            "billing": "billing: {costCenter: c}"}
+    key = line.split(":")[0]
+    base[key] = line
+    (registry_dir / "typed.yaml").write_text("\n".join(base.values()) + "\n")
+    found = problems_of(registry_dir)
+    assert len(found) == 1, found
+    assert expected in found[0].message
