@@ -6,5 +6,5 @@ import pulumi
 
 from components.stack import build, read_inputs
 
-for name, value in build(read_inputs(Path(__file__).parent)).items():
+for name, value in build(read_inputs(Path(__file__).parent)).outputs.items():
     pulumi.export(name, value)

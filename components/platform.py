@@ -27,9 +27,9 @@ def platform_data_cidrs(ctx: DeployContext) -> list[str]:
 
 class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, ctx: DeployContext, opts: pulumi.ResourceOptions | None = None):
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            transformations=[tagging(platform_tags(ctx.environment))]))
-        super().__init__("tenancy:platform:Platform", name, None, opts)
+        tags = platform_tags(ctx.environment)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tagging(tags)]))
+        super().__init__("tenancy:platform:Platform", name, {"tags": tags}, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings, pool = ctx.settings, ctx.settings.pool
         zones = aws.get_availability_zones_output(state="available").names.apply(

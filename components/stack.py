@@ -19,7 +19,7 @@ from tenancy.scopes import Scope, ScopeError
 from tenancy.settings import StackSettings, settings_from_config
 from tenancy.tiers import EffectiveTenant
 
-from .context import create_context
+from .context import DeployContext, create_context
 from .kubernetes import kubernetes_provider
 from .platform import Platform
 from .refs import PlatformRefs
@@ -58,12 +58,24 @@ def read_inputs(project_dir: Path) -> StackInputs:
     return StackInputs(settings, scope, tenants)
 
 
-def build(inputs: StackInputs) -> dict:
-    """Create the scope's resources; return the stack outputs."""
+@dataclass
+class Deployment:
+    """What a stack built: its stack outputs, and the components for programs that extend it."""
+
+    outputs: dict
+    platform: Platform | None
+    tenants: dict[str, Tenant]
+    context: DeployContext
+    platform_refs: PlatformRefs
+
+
+def build(inputs: StackInputs) -> Deployment:
+    """Create the scope's resources."""
     settings, scope = inputs.settings, inputs.scope
     env = settings.environment.value
     ctx = create_context(settings, kubernetes_provider(settings, f"{env}-kubernetes"))
     outputs: dict = {"environment": env, "scope": str(scope)}
+    platform = None
     if scope.deploys_platform:
         platform = Platform(f"{env}-platform", ctx)
         outputs["platform"] = platform.exports()
@@ -72,4 +84,4 @@ def build(inputs: StackInputs) -> dict:
         refs = PlatformRefs.from_stack(settings.platform_stack)
     tenants = {t.id: Tenant(t, ctx, refs) for t in inputs.tenants}
     outputs["tenants"] = {tenant_id: tenant.outputs for tenant_id, tenant in tenants.items()}
-    return outputs
+    return Deployment(outputs, platform, tenants, ctx, refs)

@@ -45,10 +45,13 @@ class Tenant(pulumi.ComponentResource):
     def __init__(self, tenant: EffectiveTenant, ctx: DeployContext, platform: PlatformRefs,
                  opts: pulumi.ResourceOptions | None = None):
         name = naming.tenant_prefix(ctx.environment, tenant.id)
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            transformations=[tagging(tenant_tags(tenant, ctx.environment))]))
-        super().__init__("tenancy:tenant:Tenant", name, None, opts)
+        tags = tenant_tags(tenant, ctx.environment)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tagging(tags)]))
+        # The component carries the tags too, so policies can attribute untaggable children
+        # (role policies, aliases, Kubernetes objects) to their tenant through their ancestors.
+        super().__init__("tenancy:tenant:Tenant", name, {"tags": tags}, opts)
         self._prefix, self._tenant, self._ctx, self._platform = name, tenant, ctx, platform
+        self.effective = tenant
         child = pulumi.ResourceOptions(parent=self)
 
         namespace = naming.namespace_name(tenant.id) if tenant.has_own_namespace else naming.POOL_NAMESPACE
@@ -57,6 +60,8 @@ class Tenant(pulumi.ComponentResource):
                                     namespace, account, opts=child)
         key = Key(f"{name}-key", ctx, owner=tenant.id, user_arns=[identity.role_arn], opts=child)
         placement = self._place(key)
+        self.database: Database | None = None  # own database, if any
+        self.cache: Cache | None = None  # own cache, if any
         database_endpoint, secret_arn, db_user_arn = self._database(key, placement)
         cache_arns, cache_endpoint = self._cache(key, placement)
         queues = TenantQueues(f"{name}-queues", key.arn, identity.role_arn, opts=child)
@@ -66,6 +71,8 @@ class Tenant(pulumi.ComponentResource):
 
         self.key_arn = key.arn
         self.role_arn = identity.role_arn
+        self.queues = queues
+        self.placement = placement
         self.outputs = {
             "plan": tenant.tenant.plan,
             "status": tenant.tenant.status.value,
@@ -125,6 +132,7 @@ class Tenant(pulumi.ComponentResource):
                                 DatabaseSize(plan.instance_class, plan.allocated_storage,
                                              multi_az=ctx.environment == "prod"), opts=child)
             resource_id, endpoint, secret_arn = database.resource_id, database.endpoint, database.secret_arn
+            self.database = database
         user_arn = pulumi.Output.all(ctx.account_id, resource_id).apply(
             lambda v: f"arn:{ctx.partition}:rds-db:{ctx.region}:{v[0]}:dbuser:{v[1]}/{role}")
         return endpoint, secret_arn, user_arn
@@ -142,6 +150,7 @@ class Tenant(pulumi.ComponentResource):
         cache = Cache(f"{name}-cache", ctx, f"{ctx.environment}-{tenant.id}", key.arn, placement.vpc_id,
                       placement.data_subnet_ids, [placement.app_security_group_id], plan.node_type, plan.replicas,
                       user_ids=[user.user_id], opts=child)
+        self.cache = cache
         return [cache.arn, user.arn], cache.endpoint
 
     # -- kubernetes -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
@@ -64,6 +65,7 @@ class Registration:
     property_dependencies: dict[str, list[str]]
     provider: str
     read: bool = False
+    raw_inputs: Any = None  # the registration's google.protobuf.Struct, unknowns and secrets intact
 
     @property
     def tags(self) -> dict:
@@ -124,9 +126,10 @@ class CloudMocks(pulumi.runtime.Mocks):
     """Answers like the providers would: AWS-shaped ids, ARNs and endpoints, stable per name, so two
     runs of the same program produce the same values."""
 
-    def __init__(self, region: str, stack_outputs: Optional[dict[str, dict]] = None):
+    def __init__(self, region: str, stack_outputs: Optional[dict[str, dict]] = None, preview: bool = False):
         self.region = region
         self.stack_outputs = stack_outputs or {}
+        self.preview = preview
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -144,6 +147,8 @@ class CloudMocks(pulumi.runtime.Mocks):
                            "secretOutputNames": []}
         if not args.custom:
             return "", {}
+        if self.preview:  # like the engine in preview: what the provider computes is not known yet
+            return "", dict(args.inputs)
         state = dict(args.inputs)
         rid = _resource_state(args.typ, args.name, state, self.region)
         return rid, state
@@ -251,7 +256,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             dependencies=list(getattr(request, "dependencies", [])),
             property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
-            provider=request.provider, read=read))
+            provider=request.provider, read=read,
+            raw_inputs=struct_pb2.Struct.FromString(
+                (request.properties if read else request.object).SerializeToString())))
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -310,7 +317,7 @@ def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[di
     if config is None:
         config = config_from_stack_file(program_dir / f"Pulumi.{stack}.yaml")
     region = config.get("aws:region", DEFAULT_REGION)
-    monitor = RecordingMonitor(CloudMocks(region, stack_outputs))
+    monitor = RecordingMonitor(CloudMocks(region, stack_outputs, preview=preview))
 
     def run() -> Recording:
         pulumi.runtime.set_mocks(monitor.mocks, project=project_name(program_dir), stack=stack,

@@ -1,0 +1,317 @@
+"""Rules over the whole stack: ownership, references and addresses across tenants. Each takes an
+`Index` of the stack's resources and the policy's config and returns (message, urn) pairs."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any, Iterator, Mapping
+
+from .ownership import Index, owner, tag
+from .props import (DATA_PORTS, OPEN_CIDRS, REQUIRED_TAGS, UNKNOWN, as_list, network, peek, policy_document,
+                    port_range_includes, statements, strings_in)
+
+Found = Iterator[tuple[str, str]]
+Config = Mapping[str, Any]
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+QUEUE = "aws:sqs/queue:Queue"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+KMS_KEY = "aws:kms/key:Key"
+KEY_PROPERTIES = ("kmsKeyId", "kmsMasterKeyId", "performanceInsightsKmsKeyId")
+PEERING = ("aws:ec2/vpcPeeringConnection:VpcPeeringConnection",)
+TGW_ATTACHMENT = ("aws:ec2transitgateway/vpcAttachment:VpcAttachment",)
+IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+DATA_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "sqs:",
+                "secretsmanager:getsecretvalue", "elasticache:connect", "rds-db:connect")
+# AWS resources that take tags; the engine omits `tags` when none are set, so presence can't tell.
+TAGGABLE = {
+    VPC, SUBNET, SECURITY_GROUP, FLOW_LOG, QUEUE, RDS_INSTANCE, PARAMETER_GROUP, REPLICATION_GROUP, KMS_KEY,
+    "aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip",
+    "aws:ec2/routeTable:RouteTable", "aws:ec2/networkAcl:NetworkAcl", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:rds/subnetGroup:SubnetGroup", "aws:rds/cluster:Cluster", "aws:elasticache/subnetGroup:SubnetGroup",
+    "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup", "aws:secretsmanager/secret:Secret",
+    "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup", "aws:sns/topic:Topic",
+    "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:dynamodb/table:Table", "aws:lambda/function:Function",
+}
+
+
+def _targets(index: Index, resource, key: str):
+    """The resources a property points at: through its property dependencies, else by value."""
+    found = list(resource.property_dependencies.get(key, []))
+    if not found:
+        for value in strings_in(peek(resource.props, key)):
+            named = index.named(value)
+            if named is not None:
+                found.append(named)
+    return found
+
+
+def tenant_tags(index: Index, config: Config) -> Found:
+    for r in index.resources:
+        tenant = index.tenant(r)
+        if tenant is None or r.resource_type not in TAGGABLE:
+            continue
+        tags = peek(r.props, "tags", default={})
+        if tags is UNKNOWN:
+            continue
+        missing = [t for t in REQUIRED_TAGS if t not in set(tags)]
+        if missing:
+            yield f"{r.name} belongs to tenant {tenant} but lacks the tags {', '.join(missing)}", r.urn
+        elif tags["tenant-id"] != tenant:
+            yield f"{r.name} is tagged tenant-id={tags['tenant-id']} but belongs to tenant {tenant}", r.urn
+
+
+def no_cross_tenant_references(index: Index, config: Config) -> Found:
+    for r in index.resources:
+        tenant = index.tenant(r)
+        if tenant is None:
+            continue
+        seen = set()
+        for dep in index.dependencies(r):
+            other = index.tenant(dep)
+            if other not in (None, tenant) and dep.urn not in seen:
+                seen.add(dep.urn)
+                yield f"{r.name} of tenant {tenant} depends on {dep.name} of tenant {other}", r.urn
+        for key in set(r.props):
+            for value in strings_in(peek(r.props, key)):
+                named = index.named(value)
+                other = index.tenant(named) if named is not None else None
+                if other not in (None, tenant) and named.urn not in seen:
+                    seen.add(named.urn)
+                    yield f"{r.name}.{key} of tenant {tenant} names {named.name} of tenant {other}", r.urn
+
+
+def one_key_per_tenant(index: Index, config: Config) -> Found:
+    users: dict[str, set[str]] = {}
+    for r in index.resources:
+        tenant = index.tenant(r)
+        for key in KEY_PROPERTIES:
+            if key not in set(r.props) or peek(r.props, key) is None:
+                continue
+            for target in _targets(index, r, key):
+                if target.resource_type != KMS_KEY:
+                    continue
+                key_owner = index.tenant(target)
+                if tenant is not None and key_owner != tenant:
+                    yield (f"{r.name} of tenant {tenant} is encrypted with {target.name}, "
+                           f"the key of {key_owner or 'the platform'}"), r.urn
+                if tenant is not None:
+                    users.setdefault(target.urn, set()).add(tenant)
+    for key_urn, tenants in users.items():
+        if len(tenants) > 1:
+            yield f"one key serves several tenants: {', '.join(sorted(tenants))}", key_urn
+
+
+def vpc_flow_logs(index: Index, config: Config) -> Found:
+    logged = set()
+    for log in index.of_type(FLOW_LOG):
+        logged.update(t.urn for t in _targets(index, log, "vpcId"))
+    for vpc in index.of_type(VPC):
+        if vpc.urn not in logged:
+            yield f"{vpc.name} has no flow log", vpc.urn
+
+
+def tenant_cidrs_no_overlap(index: Index, config: Config) -> Found:
+    blocks = []
+    for r in index.of_type(VPC, SUBNET):
+        tenant = index.tenant(r)
+        net = network(peek(r.props, "cidrBlock"))
+        if tenant is not None and net is not None:
+            blocks.append((tenant, net, r))
+    for (ta, na, ra), (tb, nb, rb) in combinations(blocks, 2):
+        if ta != tb and na.overlaps(nb):
+            yield f"{rb.name} ({nb}) of tenant {tb} overlaps {ra.name} ({na}) of tenant {ta}", rb.urn
+
+
+def _vpc_of(index: Index, resource) -> list:
+    """The VPC a resource sits in: directly (vpcId), or through its subnets or subnet group."""
+    vpcs = [t for t in _targets(index, resource, "vpcId") if t.resource_type == VPC]
+    if vpcs:
+        return vpcs
+    for key in ("subnetIds", "subnetId", "dbSubnetGroupName", "subnetGroupName"):
+        for target in _targets(index, resource, key):
+            if target is not resource:
+                vpcs.extend(_vpc_of(index, target))
+    return vpcs
+
+
+def isolated_tenant_in_own_vpc(index: Index, config: Config) -> Found:
+    kinds = (SUBNET, SECURITY_GROUP, RDS_INSTANCE, REPLICATION_GROUP)
+    for r in index.of_type(*kinds):
+        tenant = index.tenant(r)
+        if tenant is None or tag(r, "isolation") != "isolated":
+            continue
+        for vpc in _vpc_of(index, r):
+            if index.tenant(vpc) != tenant:
+                yield f"{r.name} of isolated tenant {tenant} sits in {vpc.name}, not in the tenant's own VPC", r.urn
+
+
+def no_vpc_joining(index: Index, config: Config) -> Found:
+    for peering in index.of_type(*PEERING):
+        owners = {index.tenant(v) for key in ("vpcId", "peerVpcId") for v in _targets(index, peering, key)}
+        if len(owners) > 1 and owners != {None}:
+            yield f"{peering.name} joins VPCs of {', '.join(sorted(str(o or 'the platform') for o in owners))}", peering.urn
+    by_gateway: dict[str, set] = {}
+    for attachment in index.of_type(*TGW_ATTACHMENT):
+        gateway = str(peek(attachment.props, "transitGatewayId", default=""))
+        for vpc in _targets(index, attachment, "vpcId"):
+            by_gateway.setdefault(gateway, set()).add(index.tenant(vpc))
+            if len(by_gateway[gateway]) > 1 and by_gateway[gateway] != {None}:
+                yield f"{attachment.name} joins {vpc.name} to a transit gateway shared with other owners", attachment.urn
+
+
+def _ingress_rules(index: Index) -> Iterator[tuple[Any, Any, dict]]:
+    """(rule resource, target group resource or None, normalized rule) for every ingress rule."""
+    for group in index.of_type(SECURITY_GROUP):
+        for rule in as_list(peek(group.props, "ingress")):
+            yield group, group, {"from": peek(rule, "fromPort"), "to": peek(rule, "toPort"), "protocol": peek(rule, "protocol"),
+                                 "cidrs": as_list(peek(rule, "cidrBlocks")) + as_list(peek(rule, "ipv6CidrBlocks")),
+                                 "groups": as_list(peek(rule, "securityGroups"))}
+    for rule in index.of_type(SG_RULE):
+        if peek(rule.props, "type") != "ingress":
+            continue
+        targets = _targets(index, rule, "securityGroupId")
+        yield rule, targets[0] if targets else None, {
+            "from": peek(rule.props, "fromPort"), "to": peek(rule.props, "toPort"), "protocol": peek(rule.props, "protocol"),
+            "cidrs": as_list(peek(rule.props, "cidrBlocks")) + as_list(peek(rule.props, "ipv6CidrBlocks")),
+            "groups": as_list(peek(rule.props, "sourceSecurityGroupId"))}
+    for rule in index.of_type(SG_INGRESS):
+        targets = _targets(index, rule, "securityGroupId")
+        yield rule, targets[0] if targets else None, {
+            "from": peek(rule.props, "fromPort"), "to": peek(rule.props, "toPort"), "protocol": peek(rule.props, "ipProtocol"),
+            "cidrs": as_list(peek(rule.props, "cidrIpv4")) + as_list(peek(rule.props, "cidrIpv6")),
+            "groups": as_list(peek(rule.props, "referencedSecurityGroupId"))}
+
+
+def security_group_open_ingress(index: Index, config: Config) -> Found:
+    for rule, group, spec in _ingress_rules(index):
+        if not any(c in OPEN_CIDRS for c in spec["cidrs"]):
+            continue
+        is_balancer = group is not None and tag(group, "tenancy-role") == "load-balancer"
+        only_https = port_range_includes(spec["from"], spec["to"], spec["protocol"], 443) and \
+            str(spec["from"]).split(".")[0] == str(spec["to"]).split(".")[0] == "443"
+        if not (is_balancer and only_https):
+            yield f"{rule.name} admits the whole internet (only 443 on load-balancer groups may)", rule.urn
+
+
+def data_port_sources(index: Index, config: Config) -> Found:
+    subnets_of: dict = {}
+    for subnet in index.of_type(SUBNET):
+        net = network(peek(subnet.props, "cidrBlock"))
+        if net is not None:
+            subnets_of.setdefault(index.tenant(subnet), []).append(net)
+    for rule, group, spec in _ingress_rules(index):
+        ports = [p for p in DATA_PORTS if port_range_includes(spec["from"], spec["to"], spec["protocol"], p)]
+        if not ports:
+            continue
+        rule_owner = index.tenant(rule)
+        own = subnets_of.get(rule_owner, [])
+        for cidr in spec["cidrs"]:
+            net = network(cidr)
+            if net is None or not any(net.subnet_of(s) for s in own if s.version == net.version):
+                yield f"{rule.name} admits {cidr} on data port {ports[0]}; only security groups or the owner's own subnets may", rule.urn
+
+
+def dedicated_data_not_shared(index: Index, config: Config) -> Found:
+    data_groups = {}
+    for service in index.of_type(RDS_INSTANCE, REPLICATION_GROUP):
+        tenant = index.tenant(service)
+        if tenant is None or tag(service, "isolation") not in ("dedicated", "isolated"):
+            continue
+        for key in ("vpcSecurityGroupIds", "securityGroupIds"):
+            for group in _targets(index, service, key):
+                data_groups[group.urn] = (tenant, service)
+    for rule, group, spec in _ingress_rules(index):
+        if group is None or group.urn not in data_groups:
+            continue
+        tenant, service = data_groups[group.urn]
+        for source in spec["groups"]:
+            named = index.named(str(source))
+            deps = _targets(index, rule, "referencedSecurityGroupId") + _targets(index, rule, "sourceSecurityGroupId")
+            for candidate in ([named] if named else []) + deps:
+                if index.tenant(candidate) != tenant:
+                    yield (f"{service.name} of tenant {tenant} admits {candidate.name} of "
+                           f"{index.tenant(candidate) or 'the platform'}"), rule.urn
+                    break
+
+
+def _is_data_action(action: str) -> bool:
+    action = action.lower()
+    if action in ("*", "kms:*", "sqs:*", "secretsmanager:*", "elasticache:*", "rds-db:*"):
+        return True
+    return any(action.startswith(prefix) for prefix in DATA_ACTIONS)
+
+
+def iam_tenant_scope(index: Index, config: Config) -> Found:
+    for policy in index.of_type(*IAM_POLICIES):
+        tenant = index.tenant(policy)
+        for statement in statements(policy_document(peek(policy.props, "policy"))):
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = [str(a) for a in as_list(statement.get("Action"))]
+            resources = [str(r) for r in as_list(statement.get("Resource"))]
+            if "*" in resources and any(_is_data_action(a) for a in actions):
+                yield f"{policy.name} allows data actions ({', '.join(actions)}) on every resource ('*')", policy.urn
+            if tenant is None:
+                continue
+            for arn in resources:
+                named = index.named(arn)
+                other = index.tenant(named) if named is not None else None
+                if other not in (None, tenant):
+                    yield f"{policy.name} of tenant {tenant} names {named.name} of tenant {other}", policy.urn
+
+
+def rds_tls_forced(index: Index, config: Config) -> Found:
+    groups = {peek(g.props, "name"): g for g in index.of_type(PARAMETER_GROUP)}
+    for db in index.of_type(RDS_INSTANCE):
+        if not str(peek(db.props, "engine", default="")).startswith("postgres"):
+            continue
+        targets = _targets(index, db, "parameterGroupName") or \
+            [g for name, g in groups.items() if name and name == peek(db.props, "parameterGroupName")]
+        forced = any(
+            str(peek(p, "name")) == "rds.force_ssl" and str(peek(p, "value")) == "1"
+            for g in targets if g.resource_type == PARAMETER_GROUP for p in as_list(peek(g.props, "parameters")))
+        if not forced:
+            yield f"{db.name} does not force TLS: its parameter group must set rds.force_ssl = 1", db.urn
+
+
+def sqs_dead_letter(index: Index, config: Config) -> Found:
+    queues = index.of_type(QUEUE)
+    dead_letter = set()
+    for q in queues:
+        for target in _targets(index, q, "redrivePolicy"):
+            dead_letter.add(target.urn)
+    for q in queues:
+        if q.urn not in dead_letter and not peek(q.props, "redrivePolicy"):
+            yield f"{q.name} has no dead-letter queue (redrivePolicy)", q.urn
+
+
+def namespace_guardrails(index: Index, config: Config) -> Found:
+    namespaced: dict[str, set[str]] = {}
+    for r in index.resources:
+        ns = peek(r.props, "metadata", "namespace")
+        if not ns:
+            continue
+        kind = r.resource_type.rsplit(":", 1)[-1]
+        if kind == "NetworkPolicy":
+            spec = peek(r.props, "spec", default={})
+            denies_all = peek(spec, "podSelector") == {} and {"Ingress", "Egress"} <= set(peek(spec, "policyTypes", default=[])) \
+                and not peek(spec, "ingress") and not peek(spec, "egress")
+            kind = "default-deny NetworkPolicy" if denies_all else "NetworkPolicy"
+        namespaced.setdefault(str(ns), set()).add(kind)
+    for ns in index.of_type("kubernetes:core/v1:Namespace"):
+        name = str(peek(ns.props, "metadata", "name", default=""))
+        if owner(ns) is None and not name.startswith("tenant-"):
+            continue
+        missing = [k for k in ("ResourceQuota", "LimitRange", "default-deny NetworkPolicy")
+                   if k not in namespaced.get(name, set())]
+        if missing:
+            yield f"tenant namespace {name} has no {', '.join(missing)}", ns.urn
