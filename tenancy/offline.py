@@ -28,6 +28,7 @@ from pulumi.runtime.sync_await import _sync_await
 from .yamlsource import read_yaml
 
 ACCOUNT_ID = "123456789012"
+SECRET_MASK = "[secret]"  # what a secret stack output shows offline: never its value
 DEFAULT_REGION = "eu-west-1"
 
 
@@ -333,7 +334,11 @@ def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[di
             exc.recording = Recording(monitor.registrations)  # what was registered before it failed
             raise
         root = pulumi.runtime.get_root_resource()
-        outputs = _sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {}
+        outputs = {}
+        for name, value in (getattr(root, "outputs", None) or {}).items():
+            output = pulumi.Output.from_input(value)
+            secret = _sync_await(output.is_secret())
+            outputs[name] = SECRET_MASK if secret else _sync_await(output.future())
         return Recording(monitor.registrations, outputs)
 
     return contextvars.Context().run(run)

@@ -1,25 +1,40 @@
-"""`tenancy plan`: run a stack of the program offline and summarise what each tenant gets.
+"""`tenancy plan`: run a stack of any Pulumi Python project offline, judge it with the policy pack,
+and summarise it per tenant.
 
 No engine, no credentials: the unchanged program runs under the offline harness with the stack's
-own config, so a newcomer, a reviewer and CI see the same thing `pulumi preview` would register.
+own config, so a newcomer, a reviewer and CI see what `pulumi preview` would register. A split
+stack (`dev-pool`, `dev-acme`) first plans its platform stack, whose outputs feed its
+StackReference, as a deployment in order would.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import pulumi
 
-from .offline import Recording, config_from_stack_file, run_program
+from .offline import Recording, Registration, run_program
+from .policy_check import PackError, PolicyReport, check, load_pack, read_pack_config
+from .stacks import SCOPE_KEY, resolve_stack
 from .yamlsource import SourceError
 
-EXIT_OK, EXIT_USAGE = 0, 2
-SUMMARY_OUTPUTS = ("keyAlias", "roleArn", "namespace", "databaseEndpoint", "queueUrl")
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+JSON_VERSION = 1
+DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policies"
+TENANT_COMPONENT = "tenancy:tenant:Tenant"
+PLATFORM_COMPONENT = "tenancy:platform:Platform"
 
 
-def _short_type(type_: str) -> str:
+class PlanError(Exception):
+    """A usage or input problem: exit 2 with this message."""
+
+
+def short_type(type_: str) -> str:
     """aws:rds/instance:Instance -> rds.Instance; kubernetes:core/v1:Namespace -> k8s.Namespace."""
     package, module, name = (type_.split(":") + ["", ""])[:3]
     if package == "kubernetes":
@@ -28,57 +43,157 @@ def _short_type(type_: str) -> str:
     return f"{package if group in ('index', '') else group}.{name}"
 
 
-def _counts(registrations) -> str:
-    counts = Counter(_short_type(r.type) for r in registrations if r.custom and not r.type.startswith("pulumi:"))
-    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+def count_by_type(registrations: list[Registration]) -> dict[str, int]:
+    counts = Counter(short_type(r.type) for r in registrations if r.custom and not r.type.startswith("pulumi:"))
+    return dict(sorted(counts.items()))
 
 
-def render_table(rec: Recording, stack: str) -> str:
-    env = rec.outputs.get("environment", "?")
-    tenants: dict = rec.outputs.get("tenants", {})
-    lines = [f"tenancy plan: stack {stack} (environment {env}, scope {rec.outputs.get('scope', '?')}), "
-             f"offline, {len(rec.resources)} resources", ""]
-    platform = [r for r in rec.of_type("tenancy:platform:Platform")]
-    if platform:
-        below = rec.descendants(platform[0].urn)
-        lines += [f"platform: {sum(1 for r in below if r.custom)} resources", f"  {_counts(below)}", ""]
-    header = ("TENANT", "PLAN", "STATUS", "TIER", "NETWORK", "DATABASE", "CACHE", "COMPUTE", "RESOURCES")
-    rows = []
-    for tenant_id, out in sorted(tenants.items()):
-        services = out.get("services", {})
-        below = rec.tenant(env, tenant_id)
-        rows.append((tenant_id, out.get("plan", ""), out.get("status", ""), out.get("isolation", ""),
-                     *(services.get(s, "") for s in ("network", "database", "cache", "compute")),
-                     str(sum(1 for r in below if r.custom))))
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-    for tenant_id, out in sorted(tenants.items()):
-        lines += ["", f"{tenant_id}:", f"  {_counts(rec.tenant(env, tenant_id))}"]
-        lines += [f"  {key}: {out[key]}" for key in SUMMARY_OUTPUTS if out.get(key)]
-    return "\n".join(lines)
+@dataclass
+class Progress:
+    """Phase messages on stderr, only for a person at a terminal."""
+
+    enabled: bool
+    started: float = field(default_factory=time.monotonic)
+
+    def step(self, message: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\033[K[{time.monotonic() - self.started:5.1f}s] {message}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@dataclass
+class PlanResult:
+    stack: str
+    project: str
+    environment: Optional[str]
+    scope: Optional[str]
+    preview: bool
+    recording: Recording
+    report: Optional[PolicyReport]
+    pack_name: Optional[str]
+    pack_config: Optional[str]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_VIOLATIONS if self.report and self.report.mandatory else EXIT_OK
+
+    def tenants(self) -> list[dict]:
+        rec, out = self.recording, []
+        declared = self.recording.outputs.get("tenants") or {}
+        for component in rec.of_type(TENANT_COMPONENT):
+            below = rec.descendants(component.urn)
+            tags = component.inputs.get("tags") or {}
+            tenant_id = tags.get("tenant-id") or component.name
+            outputs = declared.get(tenant_id, {}) if isinstance(declared, dict) else {}
+            out.append({
+                "id": tenant_id, "plan": outputs.get("plan", tags.get("tenant-plan")), "status": outputs.get("status"),
+                "isolation": outputs.get("isolation", tags.get("isolation")), "services": outputs.get("services", {}),
+                "resourceCount": sum(1 for r in below if r.custom), "resourcesByType": count_by_type(below),
+                "outputs": {k: v for k, v in outputs.items() if k not in ("plan", "status", "isolation", "services")},
+            })
+        return sorted(out, key=lambda t: t["id"])
+
+    def platform(self) -> Optional[dict]:
+        found = self.recording.of_type(PLATFORM_COMPONENT)
+        if not found:
+            return None
+        below = self.recording.descendants(found[0].urn)
+        return {"resourceCount": sum(1 for r in below if r.custom), "resourcesByType": count_by_type(below)}
+
+    def as_json(self) -> dict:
+        report = self.report
+        return {
+            "version": JSON_VERSION,
+            "stack": self.stack,
+            "project": self.project,
+            "environment": self.environment,
+            "scope": self.scope,
+            "preview": self.preview,
+            "resourceCount": len(self.recording.resources),
+            "resourcesByType": count_by_type(self.recording.registrations),
+            "platform": self.platform(),
+            "tenants": self.tenants(),
+            "policy": None if report is None else {
+                "pack": self.pack_name,
+                "config": self.pack_config,
+                "passed": not report.mandatory,
+                "mandatory": len(report.mandatory),
+                "advisory": len(report.violations) - len(report.mandatory),
+                "notRun": report.not_run,
+                "violations": [{
+                    "policy": v.policy, "severity": v.severity, "level": v.level, "resourceType": v.resource_type,
+                    "resourceName": v.resource_name, "urn": v.urn, "tenant": v.tenant, "message": v.message,
+                    "remediation": v.remediation} for v in report.violations],
+            },
+            "exitCode": self.exit_code,
+        }
+
+
+def _project_name(project: Path) -> str:
+    from .offline import project_name
+
+    return project_name(project)
+
+
+def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: bool = False,
+               pack_dir: Optional[Path] = None, pack_config: Optional[Path] = None,
+               progress: Optional[Progress] = None) -> PlanResult:
+    """Run the stack offline and judge it; raise PlanError for anything the user must fix."""
+    progress = progress or Progress(False)
+    if not (project / "Pulumi.yaml").exists():
+        raise PlanError(f"{project} is not a Pulumi project (Pulumi.yaml is missing)")
+    try:
+        resolved = resolve_stack(project, stack, scope)
+    except SourceError as exc:
+        raise PlanError(f"{project}/Pulumi.{stack}.yaml:{exc.line}: {exc.message}") from None
+    if resolved is None:
+        known = ", ".join(p.name[len("Pulumi."):-len(".yaml")] for p in sorted(project.glob("Pulumi.*.yaml")))
+        raise PlanError(f"no stack {stack!r} in {project}: Pulumi.{stack}.yaml is missing (stacks: {known or 'none'})")
+    stack_outputs = {}
+    try:
+        if resolved.platform_stack:
+            progress.step(f"planning {resolved.platform_stack} for the platform's outputs")
+            platform_config = {**resolved.config, SCOPE_KEY: "platform"}
+            platform_run = run_program(project, resolved.platform_stack, platform_config)
+            stack_outputs[resolved.platform_stack] = platform_run.outputs
+        progress.step(f"running {stack} offline")
+        rec = run_program(project, stack, resolved.config, preview=preview, stack_outputs=stack_outputs)
+    except pulumi.RunError as exc:
+        raise PlanError(str(exc)) from None
+    environment = resolved.config.get("tenancy:environment")
+    pack_dir = pack_dir or (project / "policies" if (project / "policies" / "__main__.py").exists() else DEFAULT_PACK)
+    if pack_config is None:
+        candidate = pack_dir / "config" / f"{environment or stack}.json"
+        pack_config = candidate if candidate.exists() else None
+    progress.step("checking the policy pack")
+    try:
+        pack = load_pack(pack_dir)
+        report = check(rec, pack, read_pack_config(pack_config), preview=preview)
+    except PackError as exc:
+        raise PlanError(str(exc)) from None
+    progress.done()
+    return PlanResult(stack=stack, project=_project_name(project), environment=environment,
+                      scope=rec.outputs.get("scope") or resolved.config.get(SCOPE_KEY), preview=preview,
+                      recording=rec, report=report, pack_name=pack.name,
+                      pack_config=str(pack_config) if pack_config else None)
 
 
 def run_plan_command(args) -> int:
-    project = Path(args.cwd)
-    stack_file = project / f"Pulumi.{args.stack}.yaml"
-    if not stack_file.exists():
-        known = ", ".join(p.name[len("Pulumi."):-len(".yaml")] for p in sorted(project.glob("Pulumi.*.yaml")))
-        print(f"no stack {args.stack!r} in {project}: {stack_file.name} is missing (stacks: {known or 'none'})",
-              file=sys.stderr)
-        return EXIT_USAGE
+    from .plan_render import RENDERERS
+
+    progress = Progress(enabled=sys.stderr.isatty())
     try:
-        config = config_from_stack_file(stack_file)
-    except SourceError as exc:
-        print(f"{stack_file}:{exc.line}: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.scope:
-        config["tenancy:scope"] = args.scope
-    try:
-        rec = run_program(project, args.stack, config, preview=args.preview)
-    except pulumi.RunError as exc:
+        result = plan_stack(Path(args.cwd), args.stack, args.scope, args.preview,
+                            Path(args.policy_pack) if args.policy_pack else None,
+                            Path(args.policy_config) if args.policy_config else None, progress)
+    except PlanError as exc:
+        progress.done()
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    print(render_table(rec, args.stack))
-    print("\npolicy report: the isolation policy pack is not part of this build yet")
-    return EXIT_OK
+    print(RENDERERS[args.format](result))
+    return result.exit_code

@@ -10,7 +10,14 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .props import TENANT_LABEL, TENANT_TAG, get
 
-IDENTITY_KEYS = ("arn", "id", "keyId", "url", "userId", "userGroupId", "replicationGroupId")
+IDENTITY_KEYS = ("arn", "id", "url")  # identify any resource
+# ...and the ids that identify only a resource of this type (an association also carries a userGroupId)
+OWN_ID_KEYS = {
+    "aws:kms/key:Key": ("keyId",),
+    "aws:elasticache/user:User": ("userId",),
+    "aws:elasticache/userGroup:UserGroup": ("userGroupId",),
+    "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId",),
+}
 
 
 def own_tenant(resource: PolicyResource) -> Optional[str]:
@@ -53,7 +60,7 @@ class Index:
         self.owner_of: dict[str, Optional[str]] = {r.urn: owner(r) for r in self.resources}
         self.by_value: dict[str, PolicyResource] = {}
         for r in self.resources:
-            for key in IDENTITY_KEYS:
+            for key in IDENTITY_KEYS + OWN_ID_KEYS.get(r.resource_type, ()):
                 try:
                     value = get(r.props, key)
                 except UnknownValueError:

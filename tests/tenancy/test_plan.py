@@ -1,15 +1,20 @@
-"""`tenancy plan` as a user runs it: the dev stack offline, and clear failures."""
+"""`tenancy plan` as a user and CI run it: the table, JSON and markdown outputs, exit codes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tenancy.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
+PLAIN = ROOT / "tests" / "fixtures" / "plain_project"
+VARIANTS = ROOT / "tests" / "policies" / "programs" / "variants"
 
 
 def plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -17,12 +22,18 @@ def plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
+def plan_json(*args: str) -> tuple[int, dict]:
+    result = plan(*args, "--format", "json")
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
 def copy_project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"):
         shutil.copy(ROOT / name, project / name)
-    for name in ("components", "tenants"):
+    for name in ("components", "tenants", "policies"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     return project
 
@@ -34,42 +45,115 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
     for line in lines[start + 1:]:
         if not line.strip():
             break
-        cells = line.split()
-        rows[cells[0]] = cells
+        rows[line.split()[0]] = line.split()
     return rows
 
 
-def test_dev_plan_lists_every_dev_tenant_with_its_tiers():
+@pytest.fixture(scope="module")
+def dev_json() -> tuple[int, dict]:
+    return plan_json("--stack", "dev")
+
+
+def test_dev_table_lists_every_dev_tenant_with_its_tiers_and_passes_the_policies():
     result = plan("--stack", "dev")
     assert result.returncode == 0, result.stderr
     rows = table_rows(result.stdout)
-    registry = load_registry(ROOT / "tenants")
-    expected = {t.id: t for t in registry.in_environment("dev")}
+    expected = {t.id: t for t in load_registry(ROOT / "tenants").in_environment("dev")}
     assert set(rows) == set(expected)
     for tenant_id, tenant in expected.items():
         _, plan_name, status, tier, network, database, cache, compute, count = rows[tenant_id]
         assert (plan_name, status, tier) == (tenant.tenant.plan, tenant.tenant.status.value, tenant.isolation.value)
         assert [network, database, cache, compute] == [tenant.services[s].value for s in tenant.services]
         assert int(count) > 5
+    assert "policy tenancy-isolation (policies/config/dev.json): PASSED, 0 mandatory" in result.stdout
 
 
-def test_scope_option_plans_one_part(tmp_path):
-    result = plan("--stack", "dev", "--scope", "platform")
-    assert result.returncode == 0, result.stderr
-    assert "platform:" in result.stdout and table_rows(result.stdout) == {}
+def test_json_is_complete_and_consistent(dev_json):
+    code, data = dev_json
+    assert code == 0 and data["exitCode"] == 0 and data["version"] == 1
+    assert (data["stack"], data["project"], data["environment"], data["scope"]) == ("dev", "tenancy", "dev", "all")
+    registry = load_registry(ROOT / "tenants")
+    tenants = {t["id"]: t for t in data["tenants"]}
+    assert set(tenants) == {t.id for t in registry.in_environment("dev")}
+    assert tenants["globex"]["services"]["database"] == "dedicated"
+    assert tenants["acme"]["outputs"]["namespace"] == "tenant-acme"
+    assert sum(t["resourceCount"] for t in data["tenants"]) + data["platform"]["resourceCount"] == data["resourceCount"]
+    assert sum(data["resourcesByType"].values()) == data["resourceCount"]
+    assert data["policy"] == {"pack": "tenancy-isolation", "config": "policies/config/dev.json", "passed": True,
+                              "mandatory": 0, "advisory": 0, "notRun": [], "violations": []}
 
 
-def test_plan_of_a_project_elsewhere_with_a_broken_registry_exits_two_without_traceback(tmp_path):
+@pytest.mark.parametrize("stack", ["dev-platform", "dev-pool", "dev-acme", "dev-initech"])
+def test_each_split_stack_plans_on_its_own_and_passes(stack):
+    code, data = plan_json("--stack", stack)
+    assert code == 0 and data["policy"]["passed"], data["policy"]["violations"]
+    expected = {"dev-platform": set(), "dev-pool": {"brightside", "northwind", "globex", "umbrella"},
+                "dev-acme": {"acme"}, "dev-initech": {"initech"}}[stack]
+    assert {t["id"] for t in data["tenants"]} == expected
+    assert (data["platform"] is not None) == (stack == "dev-platform")
+
+
+def test_a_program_break_is_reported_with_its_remediation_and_exit_one():
+    config = VARIANTS / "Pulumi.dev.yaml"
+    shutil.copy(ROOT / "Pulumi.dev.yaml", config)
+    try:
+        with config.open("a") as f:
+            f.write("  test:variant: no-cross-tenant-references\n")
+        result = plan("--cwd", str(VARIANTS), "--stack", "dev", "--policy-pack", str(ROOT / "policies"),
+                      "--format", "markdown")
+    finally:
+        config.unlink()
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("<!-- tenancy-plan:dev -->\n### ❌ tenancy plan: `dev`")
+    assert "#### Policy violations" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if "`no-cross-tenant-references`" in line)
+    assert "| mandatory |" in row and "initech" in row and "Use the tenant's own key" in row
+    assert result.stdout.count("<details>") == 6
+
+
+def test_markdown_of_a_clean_plan_has_a_summary_row_and_details_per_tenant():
+    result = plan("--stack", "dev-pool", "--format", "markdown")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "<!-- tenancy-plan:dev-pool -->" and lines[1].startswith("### ✅")
+    rows = [line for line in lines if line.startswith("| ") and "| shared |" in line]
+    assert {row.split("|")[1].strip() for row in rows} == {"brightside", "northwind", "globex", "umbrella"}
+    assert result.stdout.count("<details>") == 4 and "Policy violations" not in result.stdout
+
+
+def test_plan_works_on_another_pulumi_project_and_reports_its_violations():
+    code, data = plan_json("--cwd", str(PLAIN), "--stack", "test")
+    assert code == 1
+    assert data["project"] == "plain" and data["tenants"] == [] and data["platform"] is None
+    assert data["resourcesByType"] == {"kms.Key": 1, "sqs.Queue": 3}
+    found = {(v["policy"], v["resourceName"]) for v in data["policy"]["violations"]}
+    assert found == {("sqs-cmk", "legacy"), ("sqs-dead-letter", "legacy"), ("stateful-resources-protected", "orders-key")}
+    assert all(v["tenant"] is None for v in data["policy"]["violations"])
+
+
+def test_secret_outputs_are_never_printed():
+    result = plan("--cwd", str(PLAIN), "--stack", "test", "--format", "json")
+    assert "do-not-print-me" not in result.stdout
+
+
+def test_preview_mode_reports_what_it_could_not_judge():
+    code, data = plan_json("--stack", "dev", "--preview")
+    assert code == 0 and data["preview"] is True
+    assert data["policy"]["notRun"] == ["kms-key-policy-no-open-principal"]
+
+
+def test_broken_registry_in_a_copied_project_exits_two_with_the_located_problem(tmp_path):
     project = copy_project(tmp_path)
     assert plan("--cwd", str(project)).returncode == 0
-    (project / "tenants" / "acme.yaml").write_text(
-        (project / "tenants" / "acme.yaml").read_text().replace("plan: enterprise", "plan: platinum"))
+    acme = project / "tenants" / "acme.yaml"
+    acme.write_text(acme.read_text().replace("10.64.0.0/20", "10.0.64.0/20"))  # onto initech's slice
     result = plan("--cwd", str(project))
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert "acme.yaml:4: acme: plan: unknown plan 'platinum'" in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "acme.yaml:8: acme: network.cidr:" in result.stderr
 
 
-def test_unknown_stack_is_a_usage_error():
-    result = plan("--stack", "nope")
-    assert result.returncode == 2 and "Pulumi.nope.yaml is missing (stacks: dev, prod)" in result.stderr
+def test_usage_errors_exit_two():
+    assert "Pulumi.nope.yaml is missing (stacks: dev, prod)" in plan("--stack", "nope").stderr
+    assert plan("--stack", "nope").returncode == 2
+    assert plan("--cwd", "/").returncode == 2
+    assert plan("--format", "yaml").returncode == 2
