@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: plan test validate schema clean
+.PHONY: plan test servers validate schema clean
+
+# Debian packages, installed only when missing (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL = $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null'
+
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +21,13 @@ plan: $(VENV)/.installed
 	$(PY) -m tenancy validate
 	$(PY) -m tenancy plan --stack $(STACK)
 
+## servers: the PostgreSQL and Redis binaries that the data-plane tests start on loopback
+servers:
+	@command -v redis-server >/dev/null || $(call APT_INSTALL,redis-server)
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || $(call APT_INSTALL,postgresql)
+
 ## test: the whole test suite
-test: $(VENV)/.installed
+test: $(VENV)/.installed servers
 	$(PY) -m pytest
 
 validate: $(VENV)/.installed

@@ -9,7 +9,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.naming import DATABASE_PORT
+from tenancy.naming import DATABASE_PORT, POOLED_DATABASE
 
 from .context import DeployContext
 from .network import service_security_group
@@ -17,7 +17,7 @@ from .secrets import CredentialSecret, password
 
 BACKUP_RETENTION_DAYS = 14
 MASTER_USER = "tenancy_admin"
-POOLED_DB_NAME = "tenants"
+POOLED_DB_NAME = POOLED_DATABASE
 
 
 @dataclass(frozen=True)

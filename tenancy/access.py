@@ -12,7 +12,10 @@ def cache_access_string(tenant_id: str, enabled: bool = True) -> str:
     dangerous commands. Used by the ElastiCache user resource and by the data-plane ACL alike.
     A suspended tenant's user is switched off; its keys stay."""
     prefix = key_prefix(tenant_id)
-    return f"{'on' if enabled else 'off'} ~{prefix}* &{prefix}* +@all -@admin -@dangerous"
+    # Key patterns do not filter SCAN, RANDOMKEY or PUBSUB CHANNELS: they would list other
+    # tenants' key and channel names, so they go too (KEYS is already in @dangerous).
+    return (f"{'on' if enabled else 'off'} ~{prefix}* &{prefix}* +@all -@admin -@dangerous "
+            "-scan -randomkey -pubsub")
 
 
 DISABLED_DEFAULT_USER = "off -@all"

@@ -95,6 +95,87 @@ def cmd_affected(args) -> int:
     return EXIT_OK
 
 
+def _environment_tenants(args):
+    project, registry_dir = _project_and_registry(args)
+    return validate_project(project, registry_dir).in_environment(args.environment)
+
+
+def _passwords(args, kind: str, tenant_ids: list[str]) -> dict[str, str]:
+    from .credentials import from_environment, from_stack_secrets
+
+    found = from_environment(kind, tenant_ids)
+    if getattr(args, "stack_outputs", None):
+        found.update(from_stack_secrets(Path(args.stack_outputs), tenant_ids))
+    return found
+
+
+def cmd_db_bootstrap(args) -> int:
+    from .credentials import CredentialError
+    from .dataplane import DataPlaneError, bootstrap_database
+    from .naming import POOLED_DATABASE
+    from .pool_sql import bootstrap_statements, pooled_tenants
+
+    try:
+        tenants = _environment_tenants(args)
+        pooled = [t.id for t in pooled_tenants(tenants)]
+        if args.dry_run:
+            masked = {t: "unused" for t in pooled}  # shown masked: a fresh database gets every password
+            print(f"-- db-bootstrap for {len(pooled)} pooled tenants of {args.environment}; one transaction")
+            print("BEGIN;")
+            for statement in bootstrap_statements(tenants, POOLED_DATABASE, masked):
+                print(statement.printable() + ";")
+            print("COMMIT;")
+            return EXIT_OK
+        if not args.dsn and not args.dsn_secret:
+            print("--dsn or --dsn-secret is required (or use --dry-run)", file=sys.stderr)
+            return EXIT_USAGE
+        from .credentials import dsn_from_secret
+        dsn = args.dsn or dsn_from_secret(args.dsn_secret)
+        result = bootstrap_database(dsn, tenants, _passwords(args, "db", pooled), args.reset_passwords)
+    except RegistryInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (DataPlaneError, CredentialError) as exc:
+        print(f"db-bootstrap: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"db-bootstrap: {result.statements} statements applied to database {result.database} for "
+          f"{result.tenants} pooled tenants; new roles: {', '.join(result.created_roles) or 'none'}")
+    return EXIT_OK
+
+
+def cmd_cache_acl(args) -> int:
+    from .credentials import CredentialError
+    from .dataplane import DataPlaneError, apply_cache_acl
+    from .pool_acl import DEFAULT_OFF, acl_rules, pooled_cache_tenants
+
+    try:
+        tenants = _environment_tenants(args)
+        pooled = [t.id for t in pooled_cache_tenants(tenants)]
+        if args.dry_run:
+            for rule in [*acl_rules(tenants, args.environment, {t: "unused" for t in pooled}), DEFAULT_OFF]:
+                print(rule.printable())
+            return EXIT_OK
+        if not args.url:
+            print("--url is required (or use --dry-run)", file=sys.stderr)
+            return EXIT_USAGE
+        passwords = _passwords(args, "cache", pooled)
+        missing = [t for t in pooled if t not in passwords]
+        if missing:
+            from .credentials import env_name
+            print(f"cache-acl: no password for {', '.join(missing)}: set "
+                  f"{', '.join(env_name('cache', t) for t in missing)}", file=sys.stderr)
+            return EXIT_INVALID
+        count = apply_cache_acl(args.url, acl_rules(tenants, args.environment, passwords))
+    except RegistryInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (DataPlaneError, CredentialError) as exc:
+        print(f"cache-acl: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"cache-acl: {count} tenant users applied, default user off")
+    return EXIT_OK
+
+
 def cmd_stack_config(args) -> int:
     from .stacks import write_stack_config
 
@@ -144,6 +225,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="json")
     p.set_defaults(func=cmd_affected)
 
+    p = sub.add_parser("db-bootstrap", help="apply the pooled tenants' roles, schemas and row security (SQL)")
+    p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
+    p.add_argument("--dsn-secret", help="or: the ARN of the secret holding the pooled database's master credentials")
+    p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
+    p.add_argument("--dry-run", action="store_true", help="print the SQL (passwords masked) without connecting")
+    p.add_argument("--reset-passwords", action="store_true", help="also set the passwords of existing roles")
+    p.add_argument("--stack-outputs", help="`pulumi stack output --json` file: passwords from the tenants' secrets")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_db_bootstrap)
+
+    p = sub.add_parser("cache-acl", help="apply the pooled tenants' Redis ACL users (self-managed Redis; "
+                                        "ElastiCache gets the same rules through its user resources)")
+    p.add_argument("--url", help="redis[s]://admin:PASSWORD@host:port of the pooled cache")
+    p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
+    p.add_argument("--dry-run", action="store_true", help="print the ACL rules (passwords masked) without connecting")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_cache_acl)
+
     p = sub.add_parser("stack-config", help="write Pulumi.<stack>.yaml of a split stack for the Pulumi CLI")
     p.add_argument("--stack", required=True)
     p.add_argument("--cwd", default=".")
@@ -158,3 +259,6 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK

@@ -4,6 +4,7 @@ adding or removing a tenant never renames another's resources."""
 from __future__ import annotations
 
 POOL_NAMESPACE = "tenant-pool"
+POOLED_DATABASE = "tenants"  # the database of the pooled PostgreSQL that shared tenants live in
 DATABASE_PORT = 5432
 CACHE_PORT = 6379
 
