@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: plan test servers validate schema clean
+.PHONY: plan test servers bench validate schema clean
 
 # Debian packages, installed only when missing (as root, or through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -29,6 +29,10 @@ servers:
 ## test: the whole test suite
 test: $(VENV)/.installed servers
 	$(PY) -m pytest
+
+## bench: the benchmarks (audit of 200 tenants on a moto server), as ratios to an in-run baseline
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.audit_benchmark --tenants 200
 
 validate: $(VENV)/.installed
 	$(PY) -m tenancy validate

@@ -176,6 +176,32 @@ def cmd_cache_acl(args) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .audit import HIGH, audit, render_json, render_table
+
+    try:
+        project, registry_dir = _project_and_registry(args)
+        registry = validate_project(project, registry_dir)
+    except RegistryInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
+        if not session.region_name:
+            print("audit: no AWS region: pass --region or set AWS_REGION", file=sys.stderr)
+            return EXIT_USAGE
+        findings = audit(session, registry, args.environment)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"audit: cannot read the account: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    render = render_json if args.format == "json" else render_table
+    print(render(findings, args.environment, len(registry.in_environment(args.environment))))
+    return EXIT_INVALID if any(f.severity == HIGH for f in findings) else EXIT_OK
+
+
 def cmd_stack_config(args) -> int:
     from .stacks import write_stack_config
 
@@ -244,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", help="the registry directory (default: ./tenants)")
     p.add_argument("--cwd", default=".")
     p.set_defaults(func=cmd_cache_acl)
+
+    p = sub.add_parser("audit", help="check the live account: is every tenant still isolated? (read-only)")
+    p.add_argument("--environment", default="prod", choices=[e.value for e in Environment])
+    p.add_argument("--region", help="default: the AWS configuration's region")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("stack-config", help="write Pulumi.<stack>.yaml of a split stack for the Pulumi CLI")
     p.add_argument("--stack", required=True)

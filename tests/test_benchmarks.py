@@ -1,0 +1,19 @@
+"""The benchmarks run and report what they claim (small sizes here; the real runs are `make bench`)."""
+
+from __future__ import annotations
+
+from benchmarks.audit_benchmark import run, synthetic_tenants
+
+
+def test_synthetic_tenants_have_unique_ids_and_non_overlapping_blocks():
+    _, tenants = synthetic_tenants(60)
+    assert len({t.id for t in tenants}) == 60
+    blocks = [t.tenant.network.network for t in tenants if t.tenant.network]
+    assert blocks and not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
+
+
+def test_audit_benchmark_reports_time_per_tenant_and_a_ratio_to_its_baseline():
+    result = run(8)
+    assert result["tenants"] == 8 and result["findings"] == 0
+    assert result["taggedResources"] >= 8 * 4  # key, two queues, a secret each
+    assert result["msPerTenant"] > 0 and result["ratio"] > 1
