@@ -93,6 +93,7 @@ class Cache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, ctx.stateful()),
         )
         self.arn = rg.arn
+        self.group_id = rg.id
         self.endpoint = rg.primary_endpoint_address
         self.user_group_id = users.user_group_id
         self.register_outputs({"arn": self.arn, "endpoint": self.endpoint, "userGroupId": self.user_group_id})

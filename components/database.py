@@ -25,6 +25,7 @@ class DatabaseSize:
     instance_class: str
     allocated_storage_gib: int
     multi_az: bool
+    max_allocated_storage_gib: int | None = None  # storage autoscaling ceiling
 
 
 class Database(pulumi.ComponentResource):
@@ -35,6 +36,7 @@ class Database(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
     resource_id: pulumi.Output[str]
+    identifier: pulumi.Output[str]
     arn: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
@@ -57,6 +59,7 @@ class Database(pulumi.ComponentResource):
             db_name=db_name,
             instance_class=size.instance_class,
             allocated_storage=size.allocated_storage_gib,
+            max_allocated_storage=size.max_allocated_storage_gib,
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=key_arn,
@@ -86,6 +89,7 @@ class Database(pulumi.ComponentResource):
         self.endpoint = instance.endpoint
         self.port = instance.port
         self.resource_id = instance.resource_id
+        self.identifier = instance.identifier
         self.arn = instance.arn
         self.secret_arn = secret.arn
         self.security_group_id = group.id

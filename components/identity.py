@@ -41,6 +41,8 @@ class Grants:
     secret_arns: Sequence[pulumi.Input[str]] = ()
     cache_arns: Sequence[pulumi.Input[str]] = ()  # the replication group and the tenant's user
     database_user_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    log_group_arns: Sequence[pulumi.Input[str]] = ()
+    appconfig_arns: Sequence[pulumi.Input[str]] = ()  # the tenant's flags profile and environment
 
 
 def access_statements(grants: Grants) -> list[dict]:
@@ -51,6 +53,9 @@ def access_statements(grants: Grants) -> list[dict]:
         ("ReadOwnSecrets", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], grants.secret_arns),
         ("ConnectOwnCacheUser", ["elasticache:Connect"], grants.cache_arns),
         ("ConnectOwnDatabaseUser", ["rds-db:connect"], grants.database_user_arns),
+        ("ShipOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], grants.log_group_arns),
+        ("ReadOwnFlags", ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
+         grants.appconfig_arns),
     ):
         if arns:
             statements.append({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": list(arns)})

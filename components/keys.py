@@ -20,7 +20,7 @@ ADMIN_ACTIONS = [
 ]
 USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 # Services that encrypt a tenant's data with its key on its behalf.
-SERVICES = ("rds", "elasticache", "sqs", "secretsmanager")
+SERVICES = ("rds", "elasticache", "sqs", "secretsmanager", "sns")
 
 
 def key_policy_statements(ctx: DeployContext, user_arns: Sequence[pulumi.Input[str]], owner: str) -> list[dict]:
@@ -40,6 +40,11 @@ def key_policy_statements(ctx: DeployContext, user_arns: Sequence[pulumi.Input[s
          "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                    ctx.arn("logs", f"log-group:/tenancy/{ctx.environment}/{owner}/*")}}},
     ]
+    statements.append(
+        {"Sid": "AlarmsAndBudgetsForOwner", "Effect": "Allow",
+         "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}})
     if user_arns:
         statements.append({"Sid": "WorkloadUses", "Effect": "Allow", "Principal": {"AWS": list(user_arns)},
                            "Action": USE_ACTIONS, "Resource": "*"})

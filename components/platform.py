@@ -14,6 +14,7 @@ from tenancy.naming import CACHE_PORT, DATABASE_PORT, POOL_NAMESPACE
 from .cache import Cache
 from .context import DeployContext
 from .database import POOLED_DB_NAME, Database, DatabaseSize
+from .flags import application
 from .keys import Key
 from .kubernetes import QuotaSpec, TenantNamespace
 from .network import Vpc, WorkloadSecurityGroup
@@ -46,6 +47,10 @@ class Platform(pulumi.ComponentResource):
             db_name=POOLED_DB_NAME, opts=child)
         cache = Cache(f"{name}-pool-cache", ctx, f"{ctx.environment}-pool", key.arn, network.vpc_id,
                       network.data_subnet_ids, [app.id], pool.cache_node_type, pool.cache_replicas, opts=child)
+        flags_application = application(f"{name}-flags", ctx.environment, self)
+        if settings.billing.activate_cost_allocation_tags:
+            aws.costexplorer.CostAllocationTag(f"{name}-tenant-cost-tag", tag_key="tenant-id", status="Active",
+                                               opts=child)
         pool_namespace: pulumi.Input[str] = POOL_NAMESPACE
         if ctx.kubernetes is not None:
             quota = pool.namespace_quota
@@ -67,6 +72,7 @@ class Platform(pulumi.ComponentResource):
                              "secretArn": database.secret_arn},
             "poolCache": {"arn": cache.arn, "endpoint": cache.endpoint, "userGroupId": cache.user_group_id},
             "poolNamespace": pool_namespace,
+            "appConfigApplicationId": flags_application.id,
         }
         self.register_outputs(self._exports)
 

@@ -50,6 +50,6 @@ class TenantQueues(pulumi.ComponentResource):
         for label, q in (("queue", queue), ("dlq", dlq)):
             aws.sqs.QueuePolicy(f"{name}-{label}-policy", queue_url=q.url,
                                 policy=document(queue_policy_statements(q.arn, role_arn)), opts=child)
-        self.queue_url, self.queue_arn = queue.url, queue.arn
-        self.dlq_url, self.dlq_arn = dlq.url, dlq.arn
+        self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name
+        self.dlq_url, self.dlq_arn, self.dlq_name = dlq.url, dlq.arn, dlq.name
         self.register_outputs({"queueUrl": self.queue_url, "dlqUrl": self.dlq_url})

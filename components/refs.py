@@ -54,3 +54,5 @@ class PlatformRefs:
     def pool_cache_user_group_id(self): return self._get("poolCache", "userGroupId")
     @property
     def pool_namespace(self): return self._get("poolNamespace")
+    @property
+    def appconfig_application_id(self): return self._get("appConfigApplicationId")

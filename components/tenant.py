@@ -15,12 +15,16 @@ from tenancy.models import Service, Tier
 from tenancy.network_rules import subnet_roles
 from tenancy.tiers import EffectiveTenant
 
+from .api import ApiAccess
+from .billing import tenant_budget
 from .cache import Cache, CacheUser
 from .context import DeployContext
 from .database import MASTER_USER, POOLED_DB_NAME, Database, DatabaseSize, PooledLogin
 from .identity import Grants, WorkloadIdentity
 from .keys import Key
+from .flags import TenantFlags
 from .kubernetes import TenantNamespace, service_account, tenant_quota
+from .monitoring import Monitoring
 from .network import TenantSlice, Vpc, WorkloadSecurityGroup
 from .platform import platform_data_cidrs
 from .queues import TenantQueues
@@ -65,8 +69,20 @@ class Tenant(pulumi.ComponentResource):
         database_endpoint, secret_arn, db_user_arn = self._database(key, placement)
         cache_arns, cache_endpoint = self._cache(key, placement)
         queues = TenantQueues(f"{name}-queues", key.arn, identity.role_arn, opts=child)
-        identity.grant(Grants(key_arn=key.arn, queue_arns=[queues.queue_arn, queues.dlq_arn],
-                              secret_arns=[secret_arn], cache_arns=cache_arns, database_user_arns=[db_user_arn]))
+        api = ApiAccess(f"{name}-api", ctx, tenant, opts=child)
+        flags = TenantFlags(f"{name}-flags", tenant, platform.appconfig_application_id, opts=child)
+        monitoring = Monitoring(
+            f"{name}-monitoring", ctx, tenant, key.arn, queues.queue_name, queues.dlq_name,
+            self.database.identifier if self.database else None, self.cache.group_id if self.cache else None,
+            tenant.database_storage[1], opts=child)
+        tenant_budget(name, ctx, tenant, monitoring.topic_arn, parent=self)
+        identity.grant(Grants(
+            key_arn=key.arn, queue_arns=[queues.queue_arn, queues.dlq_arn], secret_arns=[secret_arn],
+            cache_arns=cache_arns, database_user_arns=[db_user_arn],
+            log_group_arns=[pulumi.Output.all(ctx.account_id, monitoring.log_group_name).apply(
+                lambda v: f"arn:{ctx.partition}:logs:{ctx.region}:{v[0]}:log-group:{v[1]}:*")],
+            appconfig_arns=[pulumi.Output.all(ctx.account_id, platform.appconfig_application_id, flags.profile_id).apply(
+                lambda v: f"arn:{ctx.partition}:appconfig:{ctx.region}:{v[0]}:application/{v[1]}/*/configuration/{v[2]}")]))
         namespace_output = self._kubernetes(namespace, account, identity, placement)
 
         self.key_arn = key.arn
@@ -88,6 +104,12 @@ class Tenant(pulumi.ComponentResource):
             "cacheEndpoint": cache_endpoint,
             "namespace": namespace_output,
             "serviceAccount": account,
+            "usagePlanId": api.usage_plan_id,
+            "apiKeyId": api.api_key_id,
+            "apiKey": api.api_key,
+            "alarmTopicArn": monitoring.topic_arn,
+            "logGroup": monitoring.log_group_name,
+            "flagsProfileId": flags.profile_id,
         }
         self.register_outputs(self.outputs)
 
@@ -129,8 +151,9 @@ class Tenant(pulumi.ComponentResource):
             plan = tenant.plan.database
             database = Database(f"{name}-db", ctx, key.arn, placement.vpc_id, placement.data_subnet_ids,
                                 [placement.app_security_group_id],
-                                DatabaseSize(plan.instance_class, plan.allocated_storage,
-                                             multi_az=ctx.environment == "prod"), opts=child)
+                                DatabaseSize(plan.instance_class, *tenant.database_storage[:1],
+                                             multi_az=ctx.environment == "prod",
+                                             max_allocated_storage_gib=tenant.database_storage[1]), opts=child)
             resource_id, endpoint, secret_arn = database.resource_id, database.endpoint, database.secret_arn
             self.database = database
         user_arn = pulumi.Output.all(ctx.account_id, resource_id).apply(

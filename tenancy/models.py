@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -138,8 +138,8 @@ class Tenant(Strict):
     services: ServiceOverrides = ServiceOverrides()
     data_isolation: Optional[DataIsolation] = None
     quotas: Quotas = Quotas()
-    features: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64,
-                                        description="a feature name of lowercase letters, digits and hyphens")]] = []
+    features: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=63,
+                                        description="a feature name: a lowercase letter, then lowercase letters, digits and hyphens")]] = []
     billing: Billing
 
     @field_validator("id")
@@ -173,6 +173,30 @@ class PlanCache(Strict):
     replicas: Annotated[int, Field(ge=0, le=5)] = 1
 
 
+class QuotaPeriod(str, Enum):
+    day = "DAY"
+    week = "WEEK"
+    month = "MONTH"
+
+
+class PlanApi(Strict):
+    """API Gateway limits of the plan's tenants: steady rate and burst per second; the request quota
+    per period is the tenant's maxAIRequests."""
+
+    rate_limit: Annotated[float, Field(gt=0)] = 50
+    burst_limit: Annotated[int, Field(gt=0)] = 100
+    quota_period: QuotaPeriod = QuotaPeriod.month
+
+
+class PlanMonitoring(Strict):
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                                2557, 2922, 3288, 3653] = 30
+    oldest_message_age_seconds: Annotated[int, Field(gt=0)] = 900
+    database_cpu_percent: Annotated[float, Field(gt=0, le=100)] = 80
+    database_free_storage_percent: Annotated[float, Field(gt=0, lt=100)] = 10
+    cache_memory_percent: Annotated[float, Field(gt=0, le=100)] = 80
+
+
 class Plan(Strict):
     """A plan's defaults and what it allows; tenants on it may only ask for what is listed."""
 
@@ -180,9 +204,13 @@ class Plan(Strict):
     allowed_isolation: Annotated[list[Tier], Field(min_length=1)]
     allowed_overrides: dict[Service, list[Tier]] = {}
     quotas: FullQuotas
+    quota_ceilings: Quotas = Field(Quotas(), description="the most a tenant may ask for; unset: no ceiling")
     memory_per_cpu_gib: Annotated[float, Field(gt=0)] = Field(2.0, alias="memoryPerCpuGiB")
     database: PlanDatabase = PlanDatabase()
     cache: PlanCache = PlanCache()
+    api: PlanApi = PlanApi()
+    monitoring: PlanMonitoring = PlanMonitoring()
+    default_monthly_budget: NonNegativeNumber = 100
 
 
 class PlanCatalog(Strict):

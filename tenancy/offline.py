@@ -226,6 +226,23 @@ def _resource_state(typ: str, name: str, state: dict, region: str) -> str:
     if typ == "aws:cloudwatch/logGroup:LogGroup":
         state.update(name=auto_name, arn=_arn("logs", region, f"log-group:{auto_name}"))
         return auto_name
+    appconfig_ids = {"aws:appconfig/environment:Environment": "environmentId",
+                     "aws:appconfig/configurationProfile:ConfigurationProfile": "configurationProfileId"}
+    if typ in appconfig_ids:
+        state[appconfig_ids[typ]] = h[:7]
+        state["arn"] = _arn("appconfig", region, f"application/{state.get('applicationId')}/{h[:7]}")
+        return f"{h[:7]}:{state.get('applicationId')}"
+    if typ == "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion":
+        state.update(versionNumber=1, arn=_arn("appconfig", region, (
+            f"application/{state.get('applicationId')}/configurationprofile/{state.get('configurationProfileId')}"
+            "/hostedconfigurationversion/1")))
+        return f"{state.get('applicationId')}/{state.get('configurationProfileId')}/1"
+    if typ == "aws:apigateway/apiKey:ApiKey":
+        state.update(value=f"offline-api-key-{h[:20]}", arn=_arn("apigateway", region, f"/apikeys/{h[:10]}"))
+        return h[:10]
+    if typ == "aws:sns/topic:Topic":
+        state.update(name=auto_name, arn=_arn("sns", region, auto_name))
+        return state["arn"]
     if typ == "random:index/randomPassword:RandomPassword":
         state.update(result=f"offline-{_hex(name, n=24)}", bcryptHash="$2a$10$offline")
         return "none"
@@ -311,6 +328,19 @@ def _forget_modules_under(directory: Path) -> None:
         del sys.modules[name]
 
 
+def _resolve_masked(value: Any) -> Any:
+    """A stack output's value with every secret part replaced by SECRET_MASK."""
+    if isinstance(value, dict):
+        return {k: _resolve_masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolve_masked(v) for v in value]
+    if isinstance(value, pulumi.Output):
+        if _sync_await(value.is_secret()):
+            return SECRET_MASK
+        return _resolve_masked(_sync_await(value.future()))
+    return value
+
+
 def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[dict[str, str]] = None,
                 preview: bool = False, stack_outputs: Optional[dict[str, dict]] = None) -> Recording:
     """Run the program in `program_dir` as `stack`, with `config` (default: its Pulumi.<stack>.yaml)."""
@@ -334,11 +364,7 @@ def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[di
             exc.recording = Recording(monitor.registrations)  # what was registered before it failed
             raise
         root = pulumi.runtime.get_root_resource()
-        outputs = {}
-        for name, value in (getattr(root, "outputs", None) or {}).items():
-            output = pulumi.Output.from_input(value)
-            secret = _sync_await(output.is_secret())
-            outputs[name] = SECRET_MASK if secret else _sync_await(output.future())
+        outputs = {name: _resolve_masked(value) for name, value in (getattr(root, "outputs", None) or {}).items()}
         return Recording(monitor.registrations, outputs)
 
     return contextvars.Context().run(run)

@@ -86,6 +86,18 @@ class KubernetesSettings(Strict):
         return value.removeprefix("https://").rstrip("/")
 
 
+class ApiSettings(Strict):
+    """The platform's API Gateway stage that tenants' usage plans attach to."""
+
+    rest_api_id: str
+    stage: str
+
+
+class BillingSettings(Strict):
+    activate_cost_allocation_tags: bool = Field(
+        False, description="activate the tenant-id cost allocation tag (needs the payer account)")
+
+
 class StackSettings(Strict):
     environment: Environment
     scope: str = "all"
@@ -93,6 +105,8 @@ class StackSettings(Strict):
     network: NetworkSettings = NetworkSettings()
     pool: PoolSettings = PoolSettings()
     kubernetes: Optional[KubernetesSettings] = None
+    api: Optional[ApiSettings] = None
+    billing: BillingSettings = BillingSettings()
     platform_stack: Optional[str] = Field(
         None, description="fully qualified name of the platform stack, for scoped stacks"
     )

@@ -8,6 +8,7 @@ from typing import Iterator
 from .models import DataIsolation, FullQuotas, Plan, Service, Status, Tenant, Tier
 
 Finding = tuple[tuple, str]  # (field path, message)
+MIN_DATABASE_GIB = 20  # RDS's smallest gp3 volume
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,18 @@ class EffectiveTenant:
     @property
     def suspended(self) -> bool:
         return self.tenant.status is not Status.active
+
+    @property
+    def monthly_budget(self) -> float:
+        budget = self.tenant.billing.monthly_budget
+        return self.plan.default_monthly_budget if budget is None else budget
+
+    @property
+    def database_storage(self) -> tuple[int, int]:
+        """(allocated, maximum) GiB of a database of its own: the plan's size, capped by the
+        tenant's storageLimit, which is also the autoscaling ceiling."""
+        ceiling = max(MIN_DATABASE_GIB, int(self.quotas.storage_limit))
+        return min(self.plan.database.allocated_storage, ceiling), ceiling
 
 
 def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | None, list[Finding]]:
@@ -102,6 +115,14 @@ def _rule_findings(tenant: Tenant, plan: Plan, eff: EffectiveTenant) -> Iterator
         yield (("network",), "a tenant on the shared network has no address block of its own; remove 'network'")
     if network is not Tier.shared and tenant.network is None:
         yield (("network",), f"a {network.value} network needs 'network: {{cidr: ...}}' (a private block)")
+    for name, ceiling in plan.quota_ceilings.model_dump(by_alias=True, exclude_none=True).items():
+        asked = tenant.quotas.model_dump(by_alias=True).get(name)
+        if asked is not None and asked > ceiling:
+            yield (("quotas", name), f"{asked:g} is above plan {tenant.plan!r}'s ceiling of {ceiling:g}; "
+                   "move the tenant to a larger plan or raise the plan's quotaCeilings")
+    if eff.services[Service.database] is not Tier.shared and eff.quotas.storage_limit < MIN_DATABASE_GIB:
+        yield (("quotas", "storageLimit"), f"{eff.quotas.storage_limit:g} GiB is too small for a database of its "
+               f"own; at least {MIN_DATABASE_GIB} GiB")
     if tenant.data_isolation is not None and eff.services[Service.database] is not Tier.shared:
         yield (("dataIsolation",),
                "dataIsolation applies to the pooled database only; this tenant has its own database")

@@ -315,3 +315,65 @@ def namespace_guardrails(index: Index, config: Config) -> Found:
                    if k not in namespaced.get(name, set())]
         if missing:
             yield f"tenant namespace {name} has no {', '.join(missing)}", ns.urn
+
+
+USAGE_PLAN = "aws:apigateway/usagePlan:UsagePlan"
+BUDGET = "aws:budgets/budget:Budget"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+TOPIC = "aws:sns/topic:Topic"
+
+
+def _tenants(index: Index) -> set[str]:
+    return {t for t in index.owner_of.values() if t}
+
+
+def _owned(index: Index, tenant: str, *types: str) -> list:
+    return [r for r in index.of_type(*types) if index.tenant(r) == tenant]
+
+
+def tenant_usage_plan(index: Index, config: Config) -> Found:
+    for tenant in sorted(_tenants(index)):
+        plans = _owned(index, tenant, USAGE_PLAN)
+        limited = [p for p in plans if peek(p.props, "throttleSettings") and peek(p.props, "quotaSettings")]
+        if not limited:
+            anchor = (plans or _owned(index, tenant, KMS_KEY) or [None])[0]
+            yield (f"tenant {tenant} has no API usage plan with a throttle and a quota",
+                   anchor.urn if anchor else "")
+
+
+def tenant_budget(index: Index, config: Config) -> Found:
+    for tenant in sorted(_tenants(index)):
+        budgets = _owned(index, tenant, BUDGET)
+        scoped = [b for b in budgets if any(f"tenant-id${tenant}" in v for v in strings_in(peek(b.props, "costFilters")))]
+        if not scoped:
+            anchor = (budgets or _owned(index, tenant, KMS_KEY) or [None])[0]
+            yield f"tenant {tenant} has no budget filtered by its tenant-id tag", anchor.urn if anchor else ""
+
+
+def _encrypted_with_own_key(index: Index, tenant: str, resource, key: str) -> bool:
+    if key not in set(resource.props):
+        return False
+    targets = _targets(index, resource, key)
+    return peek(resource.props, key) is UNKNOWN or any(index.tenant(t) == tenant for t in targets)
+
+
+def tenant_log_group(index: Index, config: Config) -> Found:
+    for tenant in sorted(_tenants(index)):
+        groups = _owned(index, tenant, LOG_GROUP)
+        if not groups:
+            anchor = (_owned(index, tenant, KMS_KEY) or [None])[0]
+            yield f"tenant {tenant} has no log group", anchor.urn if anchor else ""
+        for group in groups:
+            if not _encrypted_with_own_key(index, tenant, group, "kmsKeyId"):
+                yield f"{group.name} of tenant {tenant} is not encrypted with the tenant's key", group.urn
+
+
+def tenant_alarm_topic(index: Index, config: Config) -> Found:
+    for tenant in sorted(_tenants(index)):
+        topics = _owned(index, tenant, TOPIC)
+        if not topics:
+            anchor = (_owned(index, tenant, KMS_KEY) or [None])[0]
+            yield f"tenant {tenant} has no alarm topic", anchor.urn if anchor else ""
+        for topic in topics:
+            if not _encrypted_with_own_key(index, tenant, topic, "kmsMasterKeyId"):
+                yield f"{topic.name} of tenant {tenant} is not encrypted with the tenant's key", topic.urn

@@ -77,7 +77,10 @@ def test_every_taggable_aws_resource_of_a_tenant_carries_its_tags(dev, registry,
     assert {r.type for r in untaggable} <= {"aws:iam/rolePolicy:RolePolicy", "aws:kms/alias:Alias",
                                             "aws:sqs/queuePolicy:QueuePolicy", "aws:ec2/routeTableAssociation:RouteTableAssociation",
                                             "aws:secretsmanager/secretVersion:SecretVersion",
-                                            "aws:elasticache/userGroupAssociation:UserGroupAssociation"}
+                                            "aws:elasticache/userGroupAssociation:UserGroupAssociation",
+                                            "aws:cloudwatch/dashboard:Dashboard", "aws:sns/topicPolicy:TopicPolicy",
+                                            "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion",
+                                            "aws:apigateway/usagePlanKey:UsagePlanKey"}
 
 
 def test_a_resource_own_tags_are_kept_but_cannot_override_the_tenant_tags(dev):

@@ -240,7 +240,8 @@ def test_isolated_tenant_gets_its_own_vpc_with_flow_logs_and_nothing_joining_it(
             assert r.input("vpcId") == own_vpc, r.name
     flow = one(dev, "acme", "aws:ec2/flowLog:FlowLog")
     assert flow.input("vpcId") == own_vpc and flow.input("trafficType") == "ALL"
-    group = one(dev, "acme", "aws:cloudwatch/logGroup:LogGroup")
+    group = next(r for r in dev.tenant("dev", "acme") if r.type == "aws:cloudwatch/logGroup:LogGroup"
+                 and r.input("name") == "/tenancy/dev/acme/flow-logs")
     assert group.input("kmsKeyId") == key_arn(dev, "acme")
     assert flow.input("logDestination") == group.outputs["arn"]
     default_sg = one(dev, "acme", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")

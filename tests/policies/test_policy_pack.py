@@ -43,6 +43,10 @@ VARIANTS = {
     "isolated-tenant-in-own-vpc": ("isolated-tenant-in-own-vpc", "acme"),
     "no-vpc-joining": ("no-vpc-joining", "acme"),
     "tenant-cidrs-no-overlap": ("tenant-cidrs-no-overlap", "hooli"),
+    "tenant-usage-plan": ("tenant-usage-plan", "bare"),
+    "tenant-budget": ("tenant-budget", "bare"),
+    "tenant-log-group": ("tenant-log-group", "acme"),
+    "tenant-alarm-topic": ("tenant-alarm-topic", "acme"),
 }
 
 

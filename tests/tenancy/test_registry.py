@@ -264,7 +264,7 @@ def test_broken_plans_file_is_located(registry_dir):
         ("environments: dev", "must be a list, such as [dev]"),
         ("quotas: 5", "must be a mapping of keys to values, not int 5"),
         ("billing:", "must be a mapping of keys to values, not empty"),
-        ("features: [SSO]", "must be a feature name of lowercase letters, digits and hyphens (got 'SSO')"),
+        ("features: [SSO]", "must be a feature name: a lowercase letter, then lowercase letters, digits and hyphens (got 'SSO')"),
         ("billing: {costCenter: c, alertEmails: [nope]}", "must be an e-mail address such as finops@example.com"),
         ("status: paused", "Input should be 'active', 'suspended' or 'offboarding' (got 'paused')"),
         ("quotas: {maxUsers: 1.5}", "Input should be a valid integer (got 1.5)"),
@@ -282,3 +282,36 @@ def test_wrong_types_say_what_is_expected(registry_dir, line, expected):
     found = problems_of(registry_dir)
     assert len(found) == 1, found
     assert expected in found[0].message
+
+
+def test_quotas_above_the_plan_ceiling_are_refused_unless_the_plan_sets_none(registry_dir):
+    write(registry_dir, "big.yaml", """
+        id: big
+        name: Big
+        plan: starter
+        environments: [dev]
+        quotas: {maxUsers: 80, storageLimit: 20}
+        billing: {costCenter: c}
+    """)
+    [problem] = problems_of(registry_dir)
+    assert (problem.field, problem.line) == ("quotas.maxUsers", 5)
+    assert problem.message == ("80 is above plan 'starter''s ceiling of 50; move the tenant to a larger plan "
+                               "or raise the plan's quotaCeilings")
+    text = (registry_dir / "big.yaml").read_text().replace("plan: starter", "plan: enterprise") \
+        .replace("environments: [dev]", "environments: [dev]\nnetwork: {cidr: 10.0.96.0/20}")
+    (registry_dir / "big.yaml").write_text(text.replace("maxUsers: 80", "maxUsers: 80000").replace("storageLimit: 20", "storageLimit: 5000"))
+    assert load_registry(registry_dir).get("big").quotas.max_users == 80000  # enterprise sets no ceiling
+
+
+def test_a_database_of_its_own_needs_at_least_twenty_gib(registry_dir):
+    write(registry_dir, "tiny.yaml", """
+        id: tiny
+        name: Tiny
+        plan: professional
+        environments: [dev]
+        services: {database: dedicated}
+        quotas: {storageLimit: 10}
+        billing: {costCenter: c}
+    """)
+    [problem] = problems_of(registry_dir)
+    assert problem.field == "quotas.storageLimit" and "at least 20 GiB" in problem.message

@@ -78,6 +78,8 @@ MUTATIONS = {
     # A's (initech's) IAM policy naming B's (acme's) queue
     "iam-tenant-scope": ("dev-initech-identity-access", _initech_policy_naming_acme_queue),
     "iam-wildcard": ("dev-initech-identity-access", _wildcard_data_policy),
+    "tenant-log-group": ("dev-acme-monitoring-logs", lambda p: {**p, "kms_key_id": None}),
+    "tenant-alarm-topic": ("dev-acme-monitoring-alarms", lambda p: {**p, "kms_master_key_id": None}),
 }
 
 
@@ -125,6 +127,12 @@ if VARIANT == "tenant-cidrs-no-overlap":  # a second isolated tenant whose VPC o
     acme_spec = acme.effective
     hooli = dataclasses.replace(acme_spec, tenant=acme_spec.tenant.model_copy(update={"id": "hooli"}))
     Tenant(hooli, deployment.context, refs)
+
+if VARIANT in ("tenant-usage-plan", "tenant-budget"):  # a tenant built by hand, with a key and nothing else
+    bare = pulumi.ComponentResource("tenancy:tenant:Tenant", "dev-bare", {"tags": {"tenant-id": "bare"}})
+    aws.kms.Key("dev-bare-key", enable_key_rotation=True, deletion_window_in_days=30, tags={
+        "tenant-id": "bare", "tenant-plan": "starter", "isolation": "shared", "environment": "dev",
+        "managed-by": "tenancy"}, opts=pulumi.ResourceOptions(parent=bare, protect=True))
 
 for name, value in deployment.outputs.items():
     pulumi.export(name, value)
