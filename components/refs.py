@@ -17,7 +17,7 @@ class PlatformRefs:
 
     @classmethod
     def from_stack(cls, stack_name: str) -> "PlatformRefs":
-        reference = pulumi.StackReference(f"platform-ref", stack_name=stack_name)
+        reference = pulumi.StackReference("platform-ref", stack_name=stack_name)
         return cls(reference.require_output(PLATFORM_OUTPUT))
 
     def _get(self, *path: str) -> pulumi.Output:

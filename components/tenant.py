@@ -19,7 +19,7 @@ from .api import ApiAccess
 from .billing import tenant_budget
 from .cache import Cache, CacheUser
 from .context import DeployContext
-from .database import MASTER_USER, POOLED_DB_NAME, Database, DatabaseSize, PooledLogin
+from .database import POOLED_DB_NAME, Database, DatabaseSize, PooledLogin
 from .identity import Grants, WorkloadIdentity
 from .keys import Key
 from .flags import TenantFlags

@@ -95,9 +95,8 @@ def collect(session, environment: str) -> Inventory:
             store[item[id_key]] = {**item, "tenant": tags[TENANT_TAG]}
             arn = f"arn:aws:ec2:{inv.region}:{account}:{kind.split(':')[1]}/{item[id_key]}"
             inv.by_tenant[tags[TENANT_TAG]].append({"arn": arn, "kind": kind, "tags": tags, "id": item[id_key]})
-    # the shared VPC's own groups are not tenants', but tenants' rules may point at them
     kms = session.client("kms")
-    for tenant, items in inv.by_tenant.items():
+    for items in inv.by_tenant.values():
         for r in items:
             if r["kind"] == "kms:key":
                 meta = kms.describe_key(KeyId=r["arn"])["KeyMetadata"]
@@ -105,7 +104,7 @@ def collect(session, environment: str) -> Inventory:
                     "meta": meta, "rotation": kms.get_key_rotation_status(KeyId=r["arn"])["KeyRotationEnabled"],
                     "policy": json.loads(kms.get_key_policy(KeyId=r["arn"], PolicyName="default")["Policy"])}
     sqs = session.client("sqs")
-    for tenant, items in inv.by_tenant.items():
+    for items in inv.by_tenant.values():
         for r in items:
             if r["kind"] == "sqs":
                 name, owner = r["arn"].split(":")[5], r["arn"].split(":")[4]
@@ -176,7 +175,7 @@ class Auditor:
             for r in self.inv.by_tenant[tenant_id]:
                 self.add(MEDIUM, tenant_id, r["arn"], f"tagged with tenant id {tenant_id!r}, which the registry "
                          "does not know (orphan)", "Delete it, or add the tenant back to the registry.")
-        for tenant_id, tenant in sorted(self.tenants.items()):
+        for _, tenant in sorted(self.tenants.items()):
             self.check_key(tenant)
             self.check_queues(tenant)
             self.check_database(tenant)

@@ -19,7 +19,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 from unittest import mock
 
 import pulumi_policy

@@ -45,6 +45,11 @@ def peek(props: Mapping[str, Any], *path: str, default: Any = None) -> Any:
         return UNKNOWN
 
 
+def not_judged(what: list[str]) -> UnknownValueError:
+    """The error by which the engine reports a policy as not run in preview (rather than passed)."""
+    return UnknownValueError("04da6b54-80e4-46f7-96ec-b56ff0331ba9", what)
+
+
 def is_set(props: Mapping[str, Any], key: str) -> bool:
     """Whether a property is given at all (known or not), without reading its value."""
     return key in set(props) and peek(props, key) not in (None, "")

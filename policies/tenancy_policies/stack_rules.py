@@ -8,7 +8,7 @@ from typing import Any, Iterator, Mapping
 
 from .ownership import Index, owner, tag
 from .props import (DATA_PORTS, OPEN_CIDRS, REQUIRED_TAGS, UNKNOWN, as_list, network, peek, policy_document,
-                    port_range_includes, statements, strings_in)
+                    port_range_includes, statements, strings_in, not_judged)
 
 Found = Iterator[tuple[str, str]]
 Config = Mapping[str, Any]
@@ -208,7 +208,7 @@ def data_port_sources(index: Index, config: Config) -> Found:
         net = network(peek(subnet.props, "cidrBlock"))
         if net is not None:
             subnets_of.setdefault(index.tenant(subnet), []).append(net)
-    for rule, group, spec in _ingress_rules(index):
+    for rule, _, spec in _ingress_rules(index):
         ports = [p for p in DATA_PORTS if port_range_includes(spec["from"], spec["to"], spec["protocol"], p)]
         if not ports:
             continue
@@ -251,9 +251,14 @@ def _is_data_action(action: str) -> bool:
 
 
 def iam_tenant_scope(index: Index, config: Config) -> Found:
+    unknown = []
     for policy in index.of_type(*IAM_POLICIES):
         tenant = index.tenant(policy)
-        for statement in statements(policy_document(peek(policy.props, "policy"))):
+        document = peek(policy.props, "policy")
+        if document is UNKNOWN:  # names resources not created yet: judged once they exist
+            unknown.append(f"{policy.name}.policy")
+            continue
+        for statement in statements(policy_document(document)):
             if statement.get("Effect") != "Allow":
                 continue
             actions = [str(a) for a in as_list(statement.get("Action"))]
@@ -267,6 +272,8 @@ def iam_tenant_scope(index: Index, config: Config) -> Found:
                 other = index.tenant(named) if named is not None else None
                 if other not in (None, tenant):
                     yield f"{policy.name} of tenant {tenant} names {named.name} of tenant {other}", policy.urn
+    if unknown:
+        raise not_judged(unknown)
 
 
 def rds_tls_forced(index: Index, config: Config) -> Found:
@@ -357,23 +364,21 @@ def _encrypted_with_own_key(index: Index, tenant: str, resource, key: str) -> bo
     return peek(resource.props, key) is UNKNOWN or any(index.tenant(t) == tenant for t in targets)
 
 
-def tenant_log_group(index: Index, config: Config) -> Found:
+def _one_encrypted_per_tenant(index: Index, type_: str, key_property: str, what: str) -> Found:
+    """Every tenant has at least one `type_`, and each is encrypted with the tenant's own key."""
     for tenant in sorted(_tenants(index)):
-        groups = _owned(index, tenant, LOG_GROUP)
-        if not groups:
+        found = _owned(index, tenant, type_)
+        if not found:
             anchor = (_owned(index, tenant, KMS_KEY) or [None])[0]
-            yield f"tenant {tenant} has no log group", anchor.urn if anchor else ""
-        for group in groups:
-            if not _encrypted_with_own_key(index, tenant, group, "kmsKeyId"):
-                yield f"{group.name} of tenant {tenant} is not encrypted with the tenant's key", group.urn
+            yield f"tenant {tenant} has no {what}", anchor.urn if anchor else ""
+        for resource in found:
+            if not _encrypted_with_own_key(index, tenant, resource, key_property):
+                yield f"{resource.name} of tenant {tenant} is not encrypted with the tenant's key", resource.urn
+
+
+def tenant_log_group(index: Index, config: Config) -> Found:
+    return _one_encrypted_per_tenant(index, LOG_GROUP, "kmsKeyId", "log group")
 
 
 def tenant_alarm_topic(index: Index, config: Config) -> Found:
-    for tenant in sorted(_tenants(index)):
-        topics = _owned(index, tenant, TOPIC)
-        if not topics:
-            anchor = (_owned(index, tenant, KMS_KEY) or [None])[0]
-            yield f"tenant {tenant} has no alarm topic", anchor.urn if anchor else ""
-        for topic in topics:
-            if not _encrypted_with_own_key(index, tenant, topic, "kmsMasterKeyId"):
-                yield f"{topic.name} of tenant {tenant} is not encrypted with the tenant's key", topic.urn
+    return _one_encrypted_per_tenant(index, TOPIC, "kmsMasterKeyId", "alarm topic")
