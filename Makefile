@@ -30,9 +30,10 @@ servers:
 test: $(VENV)/.installed servers
 	$(PY) -m pytest
 
-## bench: the benchmarks (audit of 200 tenants on a moto server), as ratios to an in-run baseline
+## bench: the benchmarks (audit of 200 tenants; plan of 25 and 100), as ratios to an in-run baseline
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.audit_benchmark --tenants 200
+	$(PY) -m benchmarks.plan_benchmark --sizes 25,100
 
 validate: $(VENV)/.installed
 	$(PY) -m tenancy validate
