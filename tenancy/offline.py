@@ -15,7 +15,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pulumi
 from google.protobuf import struct_pb2
@@ -259,9 +259,10 @@ def _resource_state(typ: str, name: str, state: dict, region: str) -> str:
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that keeps every registration request's options, not just its inputs."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks, on_register: Optional[Callable[[int], None]] = None):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.on_register = on_register
 
     def _record(self, request, response, read: bool) -> None:
         inputs = rpc.deserialize_properties(request.properties if read else request.object)
@@ -282,6 +283,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self._record(request, response, read=False)
+            if self.on_register:
+                self.on_register(len(self.registrations))
         return response
 
     def ReadResource(self, request):
@@ -342,13 +345,14 @@ def _resolve_masked(value: Any) -> Any:
 
 
 def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[dict[str, str]] = None,
-                preview: bool = False, stack_outputs: Optional[dict[str, dict]] = None) -> Recording:
+                preview: bool = False, stack_outputs: Optional[dict[str, dict]] = None,
+                on_register: Optional[Callable[[int], None]] = None) -> Recording:
     """Run the program in `program_dir` as `stack`, with `config` (default: its Pulumi.<stack>.yaml)."""
     program_dir = Path(program_dir).resolve()
     if config is None:
         config = config_from_stack_file(program_dir / f"Pulumi.{stack}.yaml")
     region = config.get("aws:region", DEFAULT_REGION)
-    monitor = RecordingMonitor(CloudMocks(region, stack_outputs, preview=preview))
+    monitor = RecordingMonitor(CloudMocks(region, stack_outputs, preview=preview), on_register)
 
     def run() -> Recording:
         pulumi.runtime.set_mocks(monitor.mocks, project=project_name(program_dir), stack=stack,

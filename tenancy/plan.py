@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import pulumi
 
@@ -59,6 +59,14 @@ class Progress:
         if self.enabled:
             sys.stderr.write(f"\r\033[K[{time.monotonic() - self.started:5.1f}s] {message}")
             sys.stderr.flush()
+
+    def registered(self, label: str) -> Callable[[int], None]:
+        """A callback for the recording monitor: a bar that grows with each registration."""
+        def update(count: int) -> None:
+            if self.enabled and count % 10 == 0:
+                bar = "#" * min(40, count // 25)
+                self.step(f"{label} [{bar:<40}] {count} registered")
+        return update
 
     def done(self) -> None:
         if self.enabled:
@@ -162,7 +170,8 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
             platform_run = run_program(project, resolved.platform_stack, platform_config)
             stack_outputs[resolved.platform_stack] = platform_run.outputs
         progress.step(f"running {stack} offline")
-        rec = run_program(project, stack, resolved.config, preview=preview, stack_outputs=stack_outputs)
+        rec = run_program(project, stack, resolved.config, preview=preview, stack_outputs=stack_outputs,
+                          on_register=progress.registered(f"running {stack}"))
     except pulumi.RunError as exc:
         raise PlanError(str(exc)) from None
     environment = resolved.config.get("tenancy:environment")
