@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import pulumi
 
-from .offline import Recording, Registration, run_program
+from .offline import Recording, Registration, project_name, run_program
 from .policy_check import PackError, PolicyReport, check, load_pack, read_pack_config
 from .stacks import SCOPE_KEY, resolve_stack
 from .yamlsource import SourceError
@@ -142,12 +142,6 @@ class PlanResult:
         }
 
 
-def _project_name(project: Path) -> str:
-    from .offline import project_name
-
-    return project_name(project)
-
-
 def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: bool = False,
                pack_dir: Optional[Path] = None, pack_config: Optional[Path] = None,
                progress: Optional[Progress] = None) -> PlanResult:
@@ -186,7 +180,7 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
     except PackError as exc:
         raise PlanError(str(exc)) from None
     progress.done()
-    return PlanResult(stack=stack, project=_project_name(project), environment=environment,
+    return PlanResult(stack=stack, project=project_name(project), environment=environment,
                       scope=rec.outputs.get("scope") or resolved.config.get(SCOPE_KEY), preview=preview,
                       recording=rec, report=report, pack_name=pack.name,
                       pack_config=str(pack_config) if pack_config else None)
