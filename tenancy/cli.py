@@ -206,7 +206,7 @@ def cmd_stack_config(args) -> int:
     from .stacks import write_stack_config
 
     try:
-        path = write_stack_config(Path(args.cwd), args.stack)
+        path = write_stack_config(Path(args.cwd), args.stack, args.org)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stack-config", help="write Pulumi.<stack>.yaml of a split stack for the Pulumi CLI")
     p.add_argument("--stack", required=True)
+    p.add_argument("--org", help="name the platform stack in full: ORG/<project>/<env>-platform")
     p.add_argument("--cwd", default=".")
     p.set_defaults(func=cmd_stack_config)
     return parser

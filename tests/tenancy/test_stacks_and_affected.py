@@ -113,3 +113,6 @@ def test_stack_config_writes_a_split_stack_file_for_the_cli(repo):
     config = yaml.safe_load((repo / "Pulumi.dev-acme.yaml").read_text())["config"]
     assert config["tenancy:scope"] == "tenant/acme" and config["tenancy:platformStack"] == "dev-platform"
     assert config["tenancy:network"]["vpcCidr"] == "10.0.0.0/16"
+    tenancy("stack-config", "--stack", "prod-pool", "--org", "acme-inc", cwd=repo)
+    config = yaml.safe_load((repo / "Pulumi.prod-pool.yaml").read_text())["config"]
+    assert config["tenancy:platformStack"] == "acme-inc/tenancy/prod-platform"
