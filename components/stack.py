@@ -12,6 +12,7 @@ from pathlib import Path
 import pulumi
 from pydantic import ValidationError
 
+from tenancy import naming
 from tenancy.models import Environment
 from tenancy.problems import RegistryInvalid
 from tenancy.registry import Registry, load_registry
@@ -77,7 +78,7 @@ def build(inputs: StackInputs) -> Deployment:
     outputs: dict = {"environment": env, "scope": str(scope)}
     platform = None
     if scope.deploys_platform:
-        platform = Platform(f"{env}-platform", ctx)
+        platform = Platform(naming.platform_prefix(env), ctx)
         outputs["platform"] = platform.exports()
         refs = PlatformRefs(platform.exports())
     else:

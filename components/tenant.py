@@ -54,8 +54,8 @@ class Tenant(pulumi.ComponentResource):
         # The component carries the tags too, so policies can attribute untaggable children
         # (role policies, aliases, Kubernetes objects) to their tenant through their ancestors.
         super().__init__("tenancy:tenant:Tenant", name, {"tags": tags}, opts)
-        self._prefix, self._tenant, self._ctx, self._platform = name, tenant, ctx, platform
-        self.effective = tenant
+        self.effective = tenant  # public: programs that extend a tenant (tests' variants) read it
+        self._prefix, self._ctx, self._platform = name, ctx, platform
         child = pulumi.ResourceOptions(parent=self)
 
         namespace = naming.namespace_name(tenant.id) if tenant.has_own_namespace else naming.POOL_NAMESPACE
@@ -115,7 +115,7 @@ class Tenant(pulumi.ComponentResource):
 
     # -- network --------------------------------------------------------------------------------
     def _place(self, key: Key) -> Placement:
-        tenant, ctx, platform, name = self._tenant, self._ctx, self._platform, self._prefix
+        tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
         child = pulumi.ResourceOptions(parent=self)
         tier = tenant.tier(Service.network)
         if tier is Tier.shared:
@@ -137,7 +137,7 @@ class Tenant(pulumi.ComponentResource):
 
     # -- data -----------------------------------------------------------------------------------
     def _database(self, key: Key, placement: Placement):
-        tenant, ctx, platform, name = self._tenant, self._ctx, self._platform, self._prefix
+        tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
         child = pulumi.ResourceOptions(parent=self)
         role = naming.database_role(tenant.id)
         if tenant.tier(Service.database) is Tier.shared:
@@ -161,7 +161,7 @@ class Tenant(pulumi.ComponentResource):
         return endpoint, secret_arn, user_arn
 
     def _cache(self, key: Key, placement: Placement):
-        tenant, ctx, platform, name = self._tenant, self._ctx, self._platform, self._prefix
+        tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
         child = pulumi.ResourceOptions(parent=self)
         user_id = naming.cache_user_id(ctx.environment, tenant.id)
         if tenant.tier(Service.cache) is Tier.shared:
@@ -178,7 +178,7 @@ class Tenant(pulumi.ComponentResource):
 
     # -- kubernetes -----------------------------------------------------------------------------
     def _kubernetes(self, namespace: str, account: str, identity: WorkloadIdentity, placement: Placement):
-        tenant, ctx, name = self._tenant, self._ctx, self._prefix
+        tenant, ctx, name = self.effective, self._ctx, self._prefix
         if ctx.kubernetes is None:
             return namespace
         in_cluster = pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])

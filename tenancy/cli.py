@@ -14,17 +14,13 @@ from pathlib import Path
 from . import schema
 from .models import Environment
 from .problems import RegistryInvalid
-from .project import validate_project
+from .project import project_and_registry, validate_project
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _project_and_registry(args) -> tuple[Path, Path]:
-    if args.registry:
-        registry = Path(args.registry)
-        return registry.resolve().parent, registry
-    project = Path(args.cwd)
-    return project, project / "tenants"
+    return project_and_registry(args.cwd, args.registry)
 
 
 def cmd_validate(args) -> int:
@@ -95,85 +91,16 @@ def cmd_affected(args) -> int:
     return EXIT_OK
 
 
-def _environment_tenants(args):
-    project, registry_dir = _project_and_registry(args)
-    return validate_project(project, registry_dir).in_environment(args.environment)
-
-
-def _passwords(args, kind: str, tenant_ids: list[str]) -> dict[str, str]:
-    from .credentials import from_environment, from_stack_secrets
-
-    found = from_environment(kind, tenant_ids)
-    if getattr(args, "stack_outputs", None):
-        found.update(from_stack_secrets(Path(args.stack_outputs), tenant_ids))
-    return found
-
-
 def cmd_db_bootstrap(args) -> int:
-    from .credentials import CredentialError
-    from .dataplane import DataPlaneError, bootstrap_database
-    from .naming import POOLED_DATABASE
-    from .pool_sql import bootstrap_statements, pooled_tenants
+    from .dataplane_cli import db_bootstrap
 
-    try:
-        tenants = _environment_tenants(args)
-        pooled = [t.id for t in pooled_tenants(tenants)]
-        if args.dry_run:
-            masked = {t: "unused" for t in pooled}  # shown masked: a fresh database gets every password
-            print(f"-- db-bootstrap for {len(pooled)} pooled tenants of {args.environment}; one transaction")
-            print("BEGIN;")
-            for statement in bootstrap_statements(tenants, POOLED_DATABASE, masked):
-                print(statement.printable() + ";")
-            print("COMMIT;")
-            return EXIT_OK
-        if not args.dsn and not args.dsn_secret:
-            print("--dsn or --dsn-secret is required (or use --dry-run)", file=sys.stderr)
-            return EXIT_USAGE
-        from .credentials import dsn_from_secret
-        dsn = args.dsn or dsn_from_secret(args.dsn_secret)
-        result = bootstrap_database(dsn, tenants, _passwords(args, "db", pooled), args.reset_passwords)
-    except RegistryInvalid as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    except (DataPlaneError, CredentialError) as exc:
-        print(f"db-bootstrap: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"db-bootstrap: {result.statements} statements applied to database {result.database} for "
-          f"{result.tenants} pooled tenants; new roles: {', '.join(result.created_roles) or 'none'}")
-    return EXIT_OK
+    return db_bootstrap(args)
 
 
 def cmd_cache_acl(args) -> int:
-    from .credentials import CredentialError
-    from .dataplane import DataPlaneError, apply_cache_acl
-    from .pool_acl import DEFAULT_OFF, acl_rules, pooled_cache_tenants
+    from .dataplane_cli import cache_acl
 
-    try:
-        tenants = _environment_tenants(args)
-        pooled = [t.id for t in pooled_cache_tenants(tenants)]
-        if args.dry_run:
-            for rule in [*acl_rules(tenants, args.environment, {t: "unused" for t in pooled}), DEFAULT_OFF]:
-                print(rule.printable())
-            return EXIT_OK
-        if not args.url:
-            print("--url is required (or use --dry-run)", file=sys.stderr)
-            return EXIT_USAGE
-        passwords = _passwords(args, "cache", pooled)
-        missing = [t for t in pooled if t not in passwords]
-        if missing:
-            from .credentials import env_name
-            print(f"cache-acl: no password for {', '.join(missing)}: set "
-                  f"{', '.join(env_name('cache', t) for t in missing)}", file=sys.stderr)
-            return EXIT_INVALID
-        count = apply_cache_acl(args.url, acl_rules(tenants, args.environment, passwords))
-    except RegistryInvalid as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    except (DataPlaneError, CredentialError) as exc:
-        print(f"cache-acl: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"cache-acl: {count} tenant users applied, default user off")
-    return EXIT_OK
+    return cache_acl(args)
 
 
 def cmd_audit(args) -> int:

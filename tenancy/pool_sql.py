@@ -23,7 +23,6 @@ from .tiers import EffectiveTenant
 
 SHARED_SCHEMA = "shared"
 CONTROL_SCHEMA = "tenancy"
-TENANT_COLUMN = "tenant_id"
 MASK = "'********'"
 
 

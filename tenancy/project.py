@@ -71,6 +71,14 @@ def layouts_of(stacks: list[StackFile]) -> Layouts:
     return layouts
 
 
+def project_and_registry(cwd: str | Path, registry: str | Path | None) -> tuple[Path, Path]:
+    """The project directory and its registry: `--registry DIR` names both (the project is its
+    parent), else the registry is the project's tenants/."""
+    if registry:
+        return Path(registry).resolve().parent, Path(registry)
+    return Path(cwd), Path(cwd) / "tenants"
+
+
 def validate_project(project_dir: Path, registry_dir: Path | None = None) -> Registry:
     """Validate the registry against the network layout of every stack of the project."""
     stacks = read_stacks(project_dir)

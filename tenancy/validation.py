@@ -35,22 +35,30 @@ def _field_by_key(model: type[BaseModel], key: str):
     return None
 
 
-def field_at(model: type[BaseModel], loc: tuple):
-    """The FieldInfo a loc ends at, or None."""
+def _walk(model: type[BaseModel], loc: tuple):
+    """Follow `loc` through the model: (the field it ends at, the model inside that field), or
+    (None, None) when it leaves the model."""
     current: type[BaseModel] | None = model
     info = None
     skip_key = False
     for part in loc:
         if isinstance(part, int):
             continue
-        if skip_key or current is None:
+        if skip_key:
             skip_key = False
             continue
+        if current is None:
+            return None, None
         info = _field_by_key(current, str(part))
         if info is None:
-            return None
+            return None, None
         current, skip_key = _inner_model(info.annotation)
-    return info
+    return info, current
+
+
+def field_at(model: type[BaseModel], loc: tuple):
+    """The FieldInfo a loc ends at, or None."""
+    return _walk(model, loc)[0]
 
 
 def _description(info) -> str | None:
@@ -70,23 +78,8 @@ def _description(info) -> str | None:
 
 def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     """The keys a mapping at `loc` (inside `model`) may have."""
-    current: type[BaseModel] | None = model
-    skip_key = False
-    for part in loc:
-        if current is None:
-            return []
-        if isinstance(part, int):
-            continue
-        if skip_key:
-            skip_key = False
-            continue
-        info = _field_by_key(current, str(part))
-        if info is None:
-            return []
-        current, skip_key = _inner_model(info.annotation)
-    if current is None:
-        return []
-    return [info.alias or name for name, info in current.model_fields.items()]
+    inner = _walk(model, loc)[1] if loc else model
+    return [info.alias or name for name, info in inner.model_fields.items()] if inner else []
 
 
 def _short(value: Any) -> str:
