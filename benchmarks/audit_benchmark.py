@@ -14,15 +14,13 @@ import dataclasses
 import json
 import os
 import socket
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from tenancy.models import Network, Tier  # noqa: E402
-from tenancy.registry import Registry, load_registry  # noqa: E402
+from tenancy.registry.loader import Registry, load_registry  # noqa: E402
+from tenancy.registry.models import Network, Tier  # noqa: E402
 
 ENV = "prod"
 
@@ -56,7 +54,7 @@ def run(count: int) -> dict:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from tenancy.audit import audit
+    from tenancy.audit.live import audit
     from tests.audit.account import build
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

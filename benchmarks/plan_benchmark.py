@@ -42,9 +42,9 @@ def write_registry(directory: Path, count: int) -> None:
 
 
 def measure_in_this_process(registry: str) -> dict:
-    sys.path.insert(0, str(ROOT))
-    from tenancy.offline import config_from_stack_file, run_program
-    from tenancy.policy_check import check, load_pack, read_pack_config
+    from tenancy.plan.harness import run_program
+    from tenancy.plan.policy_runner import check, load_pack, read_pack_config
+    from tenancy.registry.project import config_from_stack_file
 
     config = config_from_stack_file(ROOT / "Pulumi.dev.yaml")
     config["tenancy:registry"] = registry

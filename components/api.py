@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry.tiers import EffectiveTenant
 
 from .context import DeployContext
 

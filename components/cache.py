@@ -3,13 +3,13 @@ RBAC user groups; and a tenant's cache user, limited to its own key prefix."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.access import DISABLED_DEFAULT_USER, cache_access_string
-from tenancy.naming import CACHE_PORT
+from tenancy.registry.access import DISABLED_DEFAULT_USER, cache_access_string
+from tenancy.registry.naming import CACHE_PORT
 
 from .context import DeployContext
 from .network import service_security_group

@@ -8,7 +8,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.settings import StackSettings
+from tenancy.registry.settings import StackSettings
 
 
 @dataclass(frozen=True)

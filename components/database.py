@@ -3,13 +3,13 @@ own; and the per-tenant login secret of a pooled tenant."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.naming import DATABASE_PORT, POOLED_DATABASE
+from tenancy.registry.naming import DATABASE_PORT, POOLED_DATABASE
 
 from .context import DeployContext
 from .network import service_security_group

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.flags import feature_flags_json
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry.flags import feature_flags_json
+from tenancy.registry.tiers import EffectiveTenant
 
 ALL_AT_ONCE = "AppConfig.AllAtOnce"
 

@@ -3,8 +3,8 @@ account, allowed to use only that tenant's key, queues, secrets, cache user and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.naming import key_alias
+from tenancy.registry.naming import key_alias
 
 from .context import DeployContext
 from .policydoc import document

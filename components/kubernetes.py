@@ -3,16 +3,17 @@ default limits, default-deny network policies and the tenant's service account."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from tenancy.addressing import PRIVATE_RANGES
-from tenancy.naming import CACHE_PORT, DATABASE_PORT
-from tenancy.settings import StackSettings
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry.addressing import PRIVATE_RANGES
+from tenancy.registry.naming import CACHE_PORT, DATABASE_PORT
+from tenancy.registry.settings import StackSettings
+from tenancy.registry.tiers import EffectiveTenant
 
 PODS_PER_CPU = 10
 MIN_PODS = 10

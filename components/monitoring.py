@@ -9,7 +9,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry.tiers import EffectiveTenant
 
 from .context import DeployContext
 from .policydoc import document

@@ -3,14 +3,14 @@ shared VPC, and the security groups that say who may talk to whom."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ipaddress import IPv4Network
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.addressing import SLICE_ROLES, VPC_ROLES, carve
-from tenancy.settings import NatLayout
+from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, carve
+from tenancy.registry.settings import NatLayout
 
 from .context import DeployContext
 from .policydoc import document

@@ -8,8 +8,8 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.addressing import VPC_ROLES, carve
-from tenancy.naming import CACHE_PORT, DATABASE_PORT, POOL_NAMESPACE
+from tenancy.registry.addressing import VPC_ROLES, carve
+from tenancy.registry.naming import CACHE_PORT, DATABASE_PORT, POOL_NAMESPACE
 
 from .cache import Cache
 from .context import DeployContext

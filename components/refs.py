@@ -16,7 +16,7 @@ class PlatformRefs:
         self._all = pulumi.Output.from_input(exported)
 
     @classmethod
-    def from_stack(cls, stack_name: str) -> "PlatformRefs":
+    def from_stack(cls, stack_name: str) -> PlatformRefs:
         reference = pulumi.StackReference("platform-ref", stack_name=stack_name)
         return cls(reference.require_output(PLATFORM_OUTPUT))
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pulumi
 from pydantic import ValidationError
 
-from tenancy import naming
-from tenancy.models import Environment
-from tenancy.problems import RegistryInvalid
-from tenancy.registry import Registry, load_registry
-from tenancy.scopes import Scope, ScopeError
-from tenancy.settings import StackSettings, settings_from_config
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry import naming
+from tenancy.registry.loader import Registry, load_registry
+from tenancy.registry.models import Environment
+from tenancy.registry.problems import RegistryInvalid
+from tenancy.registry.settings import StackSettings, settings_from_config
+from tenancy.registry.tiers import EffectiveTenant
+from tenancy.stacks.scopes import Scope, ScopeError
 
 from .context import DeployContext, create_context
 from .kubernetes import kubernetes_provider

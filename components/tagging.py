@@ -6,11 +6,11 @@ only for keys the owner does not define, so `tenant-id` can never be overridden 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pulumi
 
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry.tiers import EffectiveTenant
 
 MANAGED_BY = "tenancy"
 

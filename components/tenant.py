@@ -3,26 +3,26 @@ variant of the same components; no block is copied per tier."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
-from typing import Sequence
 
 import pulumi
 
-from tenancy import naming
-from tenancy.addressing import carve
-from tenancy.models import Service, Tier
-from tenancy.network_rules import subnet_roles
-from tenancy.tiers import EffectiveTenant
+from tenancy.registry import naming
+from tenancy.registry.addressing import carve
+from tenancy.registry.models import Service, Tier
+from tenancy.registry.network_rules import subnet_roles
+from tenancy.registry.tiers import EffectiveTenant
 
 from .api import ApiAccess
 from .billing import tenant_budget
 from .cache import Cache, CacheUser
 from .context import DeployContext
 from .database import POOLED_DB_NAME, Database, DatabaseSize, PooledLogin
+from .flags import TenantFlags
 from .identity import Grants, WorkloadIdentity
 from .keys import Key
-from .flags import TenantFlags
 from .kubernetes import TenantNamespace, service_account, tenant_quota
 from .monitoring import Monitoring
 from .network import TenantSlice, Vpc, WorkloadSecurityGroup

@@ -5,7 +5,7 @@ from __future__ import annotations
 from benchmarks.audit_benchmark import run, synthetic_tenants
 from benchmarks.plan_benchmark import run as run_plan_benchmark
 from benchmarks.plan_benchmark import write_registry
-from tenancy.registry import load_registry
+from tenancy.registry.loader import load_registry
 
 
 def test_synthetic_tenants_have_unique_ids_and_non_overlapping_blocks():

@@ -3,10 +3,15 @@ each wrapping one pure rule."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, Severity,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationPolicy,
+)
 
 from . import resource_rules as rr
 from . import stack_rules as sr

@@ -3,7 +3,8 @@ ancestor's. Resources that no tenant owns belong to the platform (None)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError

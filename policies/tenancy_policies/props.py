@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
@@ -82,10 +84,8 @@ def strings_in(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
         if value[:1] in "{[":
-            try:
+            with contextlib.suppress(ValueError):
                 yield from strings_in(json.loads(value))
-            except ValueError:
-                pass
     elif isinstance(value, Mapping):
         for key in list(value):
             yield from strings_in(peek(value, key))

@@ -3,7 +3,8 @@ config, and returns the violations as messages; each checks the type itself."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .props import UNKNOWN, as_list, get, is_set, peek, policy_document, statements
 

@@ -3,12 +3,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from itertools import combinations
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .ownership import Index, owner, tag
-from .props import (DATA_PORTS, OPEN_CIDRS, REQUIRED_TAGS, UNKNOWN, as_list, network, peek, policy_document,
-                    port_range_includes, statements, strings_in, not_judged)
+from .props import (
+    DATA_PORTS,
+    OPEN_CIDRS,
+    REQUIRED_TAGS,
+    UNKNOWN,
+    as_list,
+    network,
+    not_judged,
+    peek,
+    policy_document,
+    port_range_includes,
+    statements,
+    strings_in,
+)
 
 Found = Iterator[tuple[str, str]]
 Config = Mapping[str, Any]

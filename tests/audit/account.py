@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from tenancy.addressing import SLICE_ROLES, VPC_ROLES, carve
-from tenancy.models import Service, Tier
-from tenancy.naming import key_alias, role_name
+from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, carve
+from tenancy.registry.models import Service, Tier
+from tenancy.registry.naming import key_alias, role_name
 
 SHARED_VPC = "10.0.0.0/16"
 

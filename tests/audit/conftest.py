@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tenancy.registry import load_registry
+from tenancy.registry.loader import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -23,9 +23,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
     import logging
+
+    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tenancy.audit import HIGH, MEDIUM, audit
-from tenancy.naming import role_name
+from tenancy.audit.live import HIGH, MEDIUM, audit
+from tenancy.registry.naming import role_name
 
 from .account import build, tagged_queue, tags_for
 from .conftest import ROOT
@@ -41,7 +41,7 @@ def test_a_conforming_account_is_clean(session, registry, account):
 
 
 def test_the_inventory_sees_every_tenant_resource(session, registry, account):
-    from tenancy.audit import collect
+    from tenancy.audit.live import collect
     inv = collect(session, ENV)
     for tenant_id, refs in account.tenants.items():
         assert inv.arns(tenant_id, "kms:key") == [refs.key_arn]

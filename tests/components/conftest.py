@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.offline import Recording, config_from_stack_file, run_program
-from tenancy.registry import load_registry
+from tenancy.plan.harness import Recording, run_program
+from tenancy.registry.loader import load_registry
+from tenancy.registry.project import config_from_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from itertools import combinations
 
 import pytest
 
-from tenancy.offline import Recording
+from tenancy.plan.harness import Recording
 
 TENANTS = ["brightside", "northwind", "globex", "initech", "acme", "umbrella"]
 OWNED = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tenancy.offline import SECRET_MASK
+from tenancy.plan.harness import SECRET_MASK
 
 from .conftest import run_dev
 

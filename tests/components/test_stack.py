@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import pulumi
 import pytest
 
-from tenancy.offline import Recording, plain, run_program
+from tenancy.plan.harness import Recording, plain, run_program
 
 from .conftest import ROOT, dev_config, run_dev
 

@@ -8,7 +8,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.tagging import tagging
-from tenancy.offline import CloudMocks, RecordingMonitor, plain
+from tenancy.plan.harness import CloudMocks, RecordingMonitor, plain
 
 OWNER_TAGS = {"tenant-id": "acme", "managed-by": "tenancy"}
 

@@ -8,7 +8,7 @@ from ipaddress import IPv4Network
 
 import pytest
 
-from tenancy.offline import Recording, is_secret
+from tenancy.plan.harness import Recording, is_secret
 
 KEY = "aws:kms/key:Key"
 RDS = "aws:rds/instance:Instance"

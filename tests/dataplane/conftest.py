@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.registry import load_registry
+from tenancy.registry.loader import load_registry
 
 from .servers import Postgres, Redis
 
@@ -51,6 +51,6 @@ def dev_tenants():
 @pytest.fixture(scope="session")
 def dev():
     """The dev stack under mocks, to compare the ElastiCache users with the ACL."""
-    from tenancy.offline import run_program
+    from tenancy.plan.harness import run_program
 
     return run_program(ROOT, "dev")

@@ -10,7 +10,7 @@ from itertools import permutations
 import psycopg
 import redis
 
-from tenancy.naming import database_role
+from tenancy.registry.naming import database_role
 
 
 def _attempt(conn, statement: str, params=()) -> tuple[bool, object]:

@@ -44,7 +44,7 @@ class Postgres:
         return f"host={self.directory} port={self.port} dbname={database} user=postgres"
 
     @classmethod
-    def start(cls) -> "Postgres":
+    def start(cls) -> Postgres:
         # Its own directory under /tmp: pytest's are private to root, and the server runs as postgres.
         directory = Path(tempfile.mkdtemp(prefix="tenancy-pg-"))
         directory.chmod(0o755)
@@ -87,7 +87,7 @@ class Redis:
         return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
 
     @classmethod
-    def start(cls) -> "Redis":
+    def start(cls) -> Redis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: install Debian's redis-server (the Makefile's test target does)")

@@ -9,9 +9,9 @@ import sys
 import pytest
 import redis
 
-from tenancy.dataplane import DataPlaneError, apply_cache_acl
-from tenancy.naming import cache_user_id
-from tenancy.pool_acl import AclRule, acl_rules, pooled_cache_tenants
+from tenancy.dataplane.apply import DataPlaneError, apply_cache_acl
+from tenancy.dataplane.redis_acl import AclRule, acl_rules, pooled_cache_tenants
+from tenancy.registry.naming import cache_user_id
 
 from .conftest import ROOT
 from .probe import probe_redis
@@ -124,8 +124,8 @@ def test_the_cli_applies_with_passwords_from_the_environment_and_fails_clearly(c
     assert ok.returncode == 0, ok.stderr
     assert "admin-redis-pw" not in ok.stdout + ok.stderr
     missing = run_cli("cache-acl", "--environment", "dev", "--url", cache.url())
-    assert missing.returncode == 1 and "TENANCY_CACHE_PASSWORD_" in missing.stderr
+    assert missing.returncode == 2 and "TENANCY_CACHE_PASSWORD_" in missing.stderr
     wrong = run_cli("cache-acl", "--environment", "dev", "--url", cache.url(password="nope"), env=env)
-    assert wrong.returncode == 1 and "authentication failed" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert wrong.returncode == 2 and "authentication failed" in wrong.stderr and "Traceback" not in wrong.stderr
     closed = run_cli("cache-acl", "--environment", "dev", "--url", "redis://admin:pw@127.0.0.1:1/0", env=env)
-    assert closed.returncode == 1 and "cannot connect to redis://admin@127.0.0.1:1/0" in closed.stderr
+    assert closed.returncode == 2 and "cannot connect to redis://admin@127.0.0.1:1/0" in closed.stderr

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from tenancy.dataplane import DataPlaneError, bootstrap_database
-from tenancy.models import DataIsolation, Status
-from tenancy.naming import database_role
+from tenancy.dataplane.apply import DataPlaneError, bootstrap_database
+from tenancy.registry.models import DataIsolation, Status
+from tenancy.registry.naming import database_role
 
 from .conftest import ROOT
 from .probe import probe_postgres
@@ -222,13 +222,13 @@ def test_a_failing_statement_rolls_everything_back(database, base):
     assert snapshot(server, name) == before
 
 
-def test_unreachable_server_and_bad_credentials_exit_one_with_a_clear_message(postgres):
+def test_unreachable_server_and_bad_credentials_exit_two_with_a_clear_message(postgres):
     closed = run_cli("db-bootstrap", "--environment", "dev", "--dsn",
                      "host=127.0.0.1 port=1 dbname=tenants user=x password=hunter2 connect_timeout=2")
-    assert closed.returncode == 1 and "Traceback" not in closed.stderr
+    assert closed.returncode == 2 and "Traceback" not in closed.stderr
     assert "db-bootstrap: cannot connect to host=127.0.0.1 port=1" in closed.stderr and "hunter2" not in closed.stderr
     wrong = run_cli("db-bootstrap", "--environment", "dev", "--dsn", postgres.dsn(password="wrong-password"))
-    assert wrong.returncode == 1 and "password authentication failed" in wrong.stderr
+    assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr
     assert "wrong-password" not in wrong.stderr
 
 

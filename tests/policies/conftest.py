@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.offline import Recording, config_from_stack_file, run_program
-from tenancy.policy_check import PolicyReport, check, load_pack, read_pack_config
+from tenancy.plan.harness import Recording, run_program
+from tenancy.plan.policy_runner import PolicyReport, check, load_pack, read_pack_config
+from tenancy.registry.project import config_from_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = Path(__file__).resolve().parent / "programs" / "variants"

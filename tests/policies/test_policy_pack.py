@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy.offline import run_program
-from tenancy.policy_check import check
+from tenancy.plan.harness import run_program
+from tenancy.plan.policy_runner import check
 
 from .conftest import ROOT, check_variant, pack_config
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from .conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "policies"))
-from tenancy_policies import resource_rules as rr  # noqa: E402
+from tenancy_policies import resource_rules as rr
 
 KEY, DB, RG, Q, SECRET, NS = (rr.KMS_KEY, "aws:rds/instance:Instance", rr.REPLICATION_GROUP, rr.QUEUE, rr.SECRET,
                               rr.NAMESPACE)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import runpy
-import sys
 from unittest import mock
 
 import pulumi_policy
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from tenancy.policy_check import PackError, effective_config, load_pack
+from tenancy.plan.policy_runner import PackError, effective_config, load_pack
 
 from .conftest import ROOT, pack_config
 
@@ -30,11 +29,7 @@ ADVISORY_IN_DEV = {"kms-key-deletion-window", "rds-deletion-protection", "statef
 
 def test_main_builds_one_pack_with_every_policy_mandatory_by_default():
     with mock.patch.object(pulumi_policy, "PolicyPack") as pack:
-        sys.path.insert(0, str(ROOT / "policies"))
-        try:
-            runpy.run_path(str(ROOT / "policies" / "__main__.py"), run_name="__main__")
-        finally:
-            sys.path.remove(str(ROOT / "policies"))
+        runpy.run_path(str(ROOT / "policies"), run_name="__main__")
     assert pack.call_count == 1
     kwargs = pack.call_args.kwargs
     assert kwargs["name"] == "tenancy-isolation"

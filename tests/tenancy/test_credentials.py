@@ -8,7 +8,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tenancy.credentials import CredentialError, dsn_from_secret, env_name, from_environment, from_stack_secrets
+from tenancy.dataplane.credentials import (
+    CredentialError,
+    dsn_from_secret,
+    env_name,
+    from_environment,
+    from_stack_secrets,
+)
 
 
 @pytest.fixture

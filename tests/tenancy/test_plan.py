@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.registry import load_registry
+from tenancy.registry.loader import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN = ROOT / "tests" / "fixtures" / "plain_project"

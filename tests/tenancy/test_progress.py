@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenancy.plan import Progress
+from tenancy.plan.run import Progress
 
 
 def test_progress_writes_nothing_when_disabled(capsys):

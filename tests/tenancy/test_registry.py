@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.models import Service, Tier
-from tenancy.problems import RegistryInvalid
-from tenancy.registry import load_registry
-from tenancy.settings import NetworkSettings
+from tenancy.registry.loader import load_registry
+from tenancy.registry.models import Service, Tier
+from tenancy.registry.problems import RegistryInvalid
+from tenancy.registry.settings import NetworkSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -213,7 +213,7 @@ def test_slice_size_follows_the_zone_count_of_each_stack(registry_dir):
     write(registry_dir, "hooli.yaml", text)
     assert load_registry(registry_dir).get("hooli")  # 2 zones: 4 x /26 fit
     layouts = {"dev": [("stack big", NetworkSettings(azCount=3))]}
-    from tenancy.models import Environment
+    from tenancy.registry.models import Environment
     [problem] = problems_of(registry_dir, {Environment(k): v for k, v in layouts.items()})
     assert "too small for 6 subnets" in problem.message and "stack big" in problem.message
 

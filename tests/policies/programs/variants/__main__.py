@@ -6,18 +6,15 @@ name) or add a resource next to the real ones, so every break is made by a real 
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-ROOT = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(ROOT))
-
 from components.stack import build, read_inputs  # noqa: E402
 from components.tenant import Tenant  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[4]  # the repository: its registry and settings
 VARIANT = pulumi.Config("test").get("variant") or "none"
 SEEN: dict = {}  # resources by name, as they are constructed
 

@@ -1,0 +1,109 @@
+"""The command line: `tenancy <command>` (or `python -m tenancy <command>`).
+
+Every command runs through one error wrapper (`tenancy.cli.errors.guarded`) and exits with a code
+from one table (`tenancy.exits`): 0 success, 1 the thing checked is wrong, 2 usage or environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tenancy.cli.errors import guarded
+from tenancy.registry.models import Environment
+
+
+def _lazy(module: str, name: str):
+    """A handler imported on first use, so `validate` never pays for Pulumi, boto3 or psycopg."""
+    def handler(args):
+        import importlib
+        return getattr(importlib.import_module(f"tenancy.cli.{module}"), name)(args)
+    return handler
+
+
+cmd_validate = _lazy("registry", "cmd_validate")
+cmd_schema = _lazy("registry", "cmd_schema")
+cmd_plan = _lazy("plan", "cmd_plan")
+cmd_stacks = _lazy("stacks", "cmd_stacks")
+cmd_affected = _lazy("stacks", "cmd_affected")
+cmd_stack_config = _lazy("stacks", "cmd_stack_config")
+cmd_db_bootstrap = _lazy("dataplane", "cmd_db_bootstrap")
+cmd_cache_acl = _lazy("dataplane", "cmd_cache_acl")
+cmd_audit = _lazy("audit", "cmd_audit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tenancy", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate the tenant registry")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="write the tenant file JSON Schema")
+    p.add_argument("--output", default="tenants/schema.json")
+    p.add_argument("--check", action="store_true", help="exit 1 if the file is not current")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("plan", help="run a stack offline (no credentials), summarise it and check the policies")
+    p.add_argument("--stack", default="dev", help="a stack with a Pulumi.<stack>.yaml, or <env>-platform|pool|<id>")
+    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+    p.add_argument("--scope", help="override tenancy:scope")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.add_argument("--preview", action="store_true", help="preview mode: computed values stay unknown")
+    p.add_argument("--policy-pack", help="policy pack directory (default: the project's policies/, else tenancy's)")
+    p.add_argument("--policy-config", help="--policy-pack-config file (default: <pack>/config/<environment>.json)")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("stacks", help="the stacks the registry needs, in deployment order")
+    p.add_argument("--environment", choices=[e.value for e in Environment], help="default: every environment")
+    p.add_argument("--cwd", default=".")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_stacks)
+
+    p = sub.add_parser("affected", help="the stacks a git change touches, in deployment order")
+    p.add_argument("--base", required=True, help="the git ref to compare with (e.g. origin/main)")
+    p.add_argument("--environment", choices=[e.value for e in Environment], help="default: every environment")
+    p.add_argument("--cwd", default=".")
+    p.add_argument("--format", choices=("text", "json"), default="json")
+    p.set_defaults(func=cmd_affected)
+
+    p = sub.add_parser("db-bootstrap", help="apply the pooled tenants' roles, schemas and row security (SQL)")
+    p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
+    p.add_argument("--dsn-secret", help="or: the ARN of the secret holding the pooled database's master credentials")
+    p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
+    p.add_argument("--dry-run", action="store_true", help="print the SQL (passwords masked) without connecting")
+    p.add_argument("--reset-passwords", action="store_true", help="also set the passwords of existing roles")
+    p.add_argument("--stack-outputs", help="`pulumi stack output --json` file: passwords from the tenants' secrets")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_db_bootstrap)
+
+    p = sub.add_parser("cache-acl", help="apply the pooled tenants' Redis ACL users (self-managed Redis; "
+                                        "ElastiCache gets the same rules through its user resources)")
+    p.add_argument("--url", help="redis[s]://admin:PASSWORD@host:port of the pooled cache")
+    p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
+    p.add_argument("--dry-run", action="store_true", help="print the ACL rules (passwords masked) without connecting")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_cache_acl)
+
+    p = sub.add_parser("audit", help="check the live account: is every tenant still isolated? (read-only)")
+    p.add_argument("--environment", default="prod", choices=[e.value for e in Environment])
+    p.add_argument("--region", help="default: the AWS configuration's region")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("stack-config", help="write Pulumi.<stack>.yaml of a split stack for the Pulumi CLI")
+    p.add_argument("--stack", required=True)
+    p.add_argument("--org", help="name the platform stack in full: ORG/<project>/<env>-platform")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_stack_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return guarded(args.command, lambda: args.func(args))

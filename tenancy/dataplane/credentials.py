@@ -1,0 +1,64 @@
+"""Tenant passwords for the data-plane commands: from each tenant's Secrets Manager secret (named in
+the stack outputs), or, for tests and local runs, from the environment. Never printed or logged."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from tenancy.exits import CommandError
+
+
+class CredentialError(CommandError):
+    """A password or secret cannot be found or read: exit 2."""
+
+
+def env_name(kind: str, tenant_id: str) -> str:
+    """TENANCY_DB_PASSWORD_ACME, TENANCY_CACHE_PASSWORD_BIG_CORP."""
+    return f"TENANCY_{kind.upper()}_PASSWORD_{tenant_id.upper().replace('-', '_')}"
+
+
+def from_environment(kind: str, tenant_ids: Iterable[str]) -> dict[str, str]:
+    return {t: os.environ[env_name(kind, t)] for t in tenant_ids if os.environ.get(env_name(kind, t))}
+
+
+def from_stack_secrets(outputs_file: Path, tenant_ids: Iterable[str], output_key: str = "databaseSecretArn") -> dict[str, str]:
+    """Passwords from the secrets whose ARNs `pulumi stack output --json --show-secrets` lists."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        outputs = json.loads(Path(outputs_file).read_text())
+    except (OSError, ValueError) as exc:
+        raise CredentialError(f"{outputs_file}: cannot read the stack outputs ({exc})") from None
+    tenants = outputs.get("tenants") or {}
+    client = boto3.client("secretsmanager")
+    out = {}
+    for tenant_id in tenant_ids:
+        arn = (tenants.get(tenant_id) or {}).get(output_key)
+        if not arn:
+            continue
+        try:
+            value = client.get_secret_value(SecretId=arn)["SecretString"]
+            out[tenant_id] = json.loads(value)["password"]
+        except (ClientError, BotoCoreError, KeyError, ValueError) as exc:
+            raise CredentialError(f"tenant {tenant_id}: cannot read its password from {arn} "
+                                  f"({type(exc).__name__})") from None
+    return out
+
+
+def dsn_from_secret(arn: str) -> str:
+    """A libpq connection string from a database secret (engine, host, port, username, password,
+    dbname: the shape the database components store), with TLS required."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from psycopg.conninfo import make_conninfo
+
+    try:
+        value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        return make_conninfo(host=value["host"], port=str(value["port"]), user=value["username"],
+                             password=value["password"], dbname=value["dbname"], sslmode="require")
+    except (ClientError, BotoCoreError, KeyError, ValueError) as exc:
+        raise CredentialError(f"cannot read the database credentials from {arn} ({type(exc).__name__})") from None

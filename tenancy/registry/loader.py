@@ -1,0 +1,142 @@
+"""Load the tenant registry: every file, every problem, or a fully validated set of tenants.
+
+Loading never stops at the first problem: a pull request that breaks three files hears about all
+three. Nothing downstream (components, plans, audits) sees a registry that did not validate.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tenancy.registry.models import Environment, PlanCatalog, Tenant
+from tenancy.registry.network_rules import Layouts, network_findings
+from tenancy.registry.problems import Problem, RegistryInvalid, TenantSource, field_path
+from tenancy.registry.settings import NetworkSettings
+from tenancy.registry.source import Document, SourceError, read_yaml
+from tenancy.registry.tiers import EffectiveTenant, resolve
+from tenancy.registry.validation import findings_from
+
+PLANS_FILE = "plans.yaml"
+SCHEMA_FILE = "schema.json"
+
+
+@dataclass(frozen=True)
+class Registry:
+    directory: Path
+    plans: PlanCatalog
+    tenants: tuple[EffectiveTenant, ...]  # sorted by id
+
+    def in_environment(self, environment: Environment | str) -> list[EffectiveTenant]:
+        env = Environment(environment)
+        return [t for t in self.tenants if env in t.tenant.environments]
+
+    def get(self, tenant_id: str) -> EffectiveTenant | None:
+        return next((t for t in self.tenants if t.id == tenant_id), None)
+
+
+def display(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def tenant_files(directory: Path) -> list[Path]:
+    files = [p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.name != PLANS_FILE]
+    return sorted(files)
+
+
+def _load_document(path: Path, tenant: str, problems: list[Problem]) -> Document | None:
+    try:
+        doc = read_yaml(path)
+    except SourceError as exc:
+        problems.append(Problem(display(path), exc.line, tenant, "", exc.message))
+        return None
+    for dup_path, line, first in doc.duplicates:
+        problems.append(Problem(display(path), line, tenant, field_path(dup_path),
+                                f"duplicate key (first given on line {first}); keep one"))
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
+        problems.append(Problem(display(path), 1, tenant, "",
+                                f"the file holds {kind}; it must hold a mapping of keys to values"))
+        return None
+    return doc
+
+
+def load_plans(directory: Path, problems: list[Problem]) -> PlanCatalog | None:
+    path = directory / PLANS_FILE
+    if not path.exists():
+        problems.append(Problem(display(path), 1, "-", "", "plans.yaml is missing; it defines every plan"))
+        return None
+    doc = _load_document(path, "-", problems)
+    if doc is None:
+        return None
+    try:
+        return PlanCatalog.model_validate(doc.data)
+    except ValidationError as exc:
+        for loc, message in findings_from(exc, PlanCatalog):
+            tenant = f"plan {loc[1]}" if len(loc) > 1 and loc[0] == "plans" else "-"
+            problems.append(Problem(display(path), doc.line_of(loc), tenant, field_path(loc), message))
+        return None
+
+
+def load_registry(directory: Path | str, layouts: Layouts | None = None, default_layout: bool = True) -> Registry:
+    """Validate the registry in `directory` against the network layouts of its environments.
+
+    `layouts` maps an environment to the (label, network settings) of each stack that deploys it;
+    environments without one are checked against the default network settings, unless
+    `default_layout` is off (a stack checks its own environment only).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RegistryInvalid([Problem(display(directory), 1, "-", "", "the registry directory does not exist")])
+    problems: list[Problem] = []
+    catalog = load_plans(directory, problems)
+    loaded: list[tuple[EffectiveTenant, TenantSource]] = []
+    for path in tenant_files(directory):
+        stem = path.stem
+        doc = _load_document(path, stem, problems)
+        if doc is None:
+            continue
+        name = doc.data.get("id") if isinstance(doc.data.get("id"), str) else stem
+        source = TenantSource(display(path), doc)
+        try:
+            tenant = Tenant.model_validate(doc.data)
+        except ValidationError as exc:
+            problems.extend(source.problem(name, loc, msg) for loc, msg in findings_from(exc, Tenant))
+            continue
+        if tenant.id != stem:
+            problems.append(source.problem(tenant.id, ("id",),
+                                           f"the id must equal the file name; rename the file to {tenant.id}.yaml "
+                                           f"or set id: {stem}"))
+        if catalog is None:
+            continue
+        effective, findings = resolve(tenant, catalog.plans)
+        problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in findings)
+        if effective is not None:  # still cross-checked, so that every problem is reported
+            loaded.append((effective, source))
+    problems.extend(_duplicate_ids(loaded))
+    default = {env: [("default network settings", NetworkSettings())] for env in Environment} if default_layout else {}
+    problems.extend(network_findings(loaded, {**default, **(layouts or {})}))
+    if problems:
+        raise RegistryInvalid(problems)
+    assert catalog is not None
+    tenants = tuple(sorted((t for t, _ in loaded), key=lambda t: t.id))
+    return Registry(directory=directory, plans=catalog, tenants=tenants)
+
+
+def _duplicate_ids(loaded: list[tuple[EffectiveTenant, TenantSource]]) -> list[Problem]:
+    seen: dict[str, TenantSource] = {}
+    out = []
+    for tenant, source in loaded:
+        if tenant.id in seen:
+            out.append(source.problem(tenant.id, ("id",), f"id {tenant.id!r} is already used by {seen[tenant.id].file}"))
+        else:
+            seen[tenant.id] = source
+    return out

@@ -1,0 +1,65 @@
+"""Address checks across tenants: private, big enough, inside or outside the shared VPC, no overlap.
+
+Checked per environment against the network layout of every stack that deploys it, because the
+shared VPC's range and the zone count are stack settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, carve, is_private
+from tenancy.registry.models import Environment, Service, Tier
+from tenancy.registry.problems import Problem
+from tenancy.registry.settings import NetworkSettings
+
+if TYPE_CHECKING:
+    from tenancy.registry.problems import TenantSource
+    from tenancy.registry.tiers import EffectiveTenant
+
+Layouts = dict[Environment, list[tuple[str, NetworkSettings]]]
+CIDR = ("network", "cidr")
+
+
+def subnet_roles(tier: Tier) -> tuple[str, ...]:
+    """An isolated tenant has a whole VPC; a dedicated one a slice of app and data subnets."""
+    return VPC_ROLES if tier is Tier.isolated else SLICE_ROLES
+
+
+def network_findings(loaded: list[tuple[EffectiveTenant, TenantSource]], layouts: Layouts) -> Iterator[Problem]:
+    with_network = [(t, s) for t, s in loaded if t.has_own_network and t.tenant.network]
+    for tenant, source in with_network:
+        block = tenant.tenant.network.network
+        if not is_private(block):
+            yield source.problem(tenant.id, CIDR, f"{block} is not a private (RFC 1918) range; "
+                                 "use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+            continue
+        tier = tenant.tier(Service.network)
+        for env in tenant.tenant.environments:
+            for label, layout in layouts.get(env, []):
+                yield from _against_layout(tenant, source, tier, block, label, layout)
+    for (a, sa), (b, sb) in combinations(with_network, 2):
+        shared_envs = set(a.tenant.environments) & set(b.tenant.environments)
+        if shared_envs and a.tenant.network.network.overlaps(b.tenant.network.network):
+            envs = ", ".join(sorted(e.value for e in shared_envs))
+            yield sb.problem(b.id, CIDR, f"{b.tenant.network.cidr} overlaps {a.id}'s {a.tenant.network.cidr} "
+                             f"({sa.file}) in {envs}; pick a free block")
+
+
+def _against_layout(tenant, source, tier, block, label, layout: NetworkSettings) -> Iterator[Problem]:
+    try:
+        carve(block, subnet_roles(tier), layout.az_count)
+    except ValueError as exc:
+        yield source.problem(tenant.id, CIDR, f"{exc} (for {label})")
+    if tier is Tier.dedicated:
+        if not block.subnet_of(layout.vpc):
+            yield source.problem(tenant.id, CIDR, f"a dedicated tenant's slice must lie inside the shared VPC "
+                                 f"{layout.vpc_cidr} ({label}); {block} does not")
+        elif block.overlaps(layout.platform):
+            yield source.problem(tenant.id, CIDR, f"{block} overlaps the platform's own subnets "
+                                 f"{layout.platform_cidr} ({label}); use the rest of {layout.vpc_cidr}")
+    elif tier is Tier.isolated and block.overlaps(layout.vpc):
+        yield source.problem(tenant.id, CIDR, f"an isolated tenant's VPC must lie outside the shared VPC "
+                             f"{layout.vpc_cidr} ({label}); {block} overlaps it")

@@ -1,0 +1,137 @@
+"""Stack settings: what a stack deploys and how, read from `tenancy:*` config, never from code.
+
+The same model reads Pulumi.<stack>.yaml directly (for `tenancy validate`, which runs without the
+CLI) and `pulumi.Config` inside the program, so both see the same defaults and the same errors.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Optional
+
+from pydantic import Field, field_validator, model_validator
+
+from tenancy.registry.models import Environment, Strict
+
+CONFIG_NAMESPACE = "tenancy"
+
+
+class NatLayout(str, Enum):
+    single = "single"  # one NAT gateway for the VPC: cheap, for dev
+    per_az = "perAz"  # one per availability zone: survives the loss of a zone
+
+
+class NetworkSettings(Strict):
+    """The shared VPC of an environment. `platformCidr` holds the platform's own subnets; dedicated
+    tenants' slices are cut from the rest of `vpcCidr`."""
+
+    vpc_cidr: str = "10.0.0.0/16"
+    platform_cidr: str = "10.0.0.0/18"
+    az_count: Annotated[int, Field(ge=1, le=6)] = 2
+    nat_gateways: NatLayout = NatLayout.single
+    flow_log_retention_days: Annotated[int, Field(ge=1)] = 90
+
+    @field_validator("vpc_cidr", "platform_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            return str(ipaddress.IPv4Network(value, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({exc})") from None
+
+    @model_validator(mode="after")
+    def _platform_inside_vpc(self) -> NetworkSettings:
+        if not self.platform.subnet_of(self.vpc):
+            raise ValueError(f"platformCidr {self.platform_cidr} must lie inside vpcCidr {self.vpc_cidr}")
+        return self
+
+    @property
+    def vpc(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.vpc_cidr)
+
+    @property
+    def platform(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.platform_cidr)
+
+
+class NamespaceQuota(Strict):
+    cpu: Annotated[float, Field(gt=0)] = 8
+    memory_gib: Annotated[float, Field(gt=0)] = Field(16, alias="memoryGiB")
+    pods: Annotated[int, Field(ge=0)] = 100
+    storage_gib: Annotated[float, Field(ge=0)] = Field(100, alias="storageGiB")
+
+
+class PoolSettings(Strict):
+    """Sizes of the pooled database, cache and namespace that shared tenants use together."""
+
+    database_instance_class: str = "db.t4g.medium"
+    database_storage_gib: Annotated[int, Field(ge=20)] = Field(50, alias="databaseStorageGiB")
+    cache_node_type: str = "cache.t4g.small"
+    cache_replicas: Annotated[int, Field(ge=0, le=5)] = 1
+    namespace_quota: NamespaceQuota = NamespaceQuota()
+
+
+class KubernetesSettings(Strict):
+    """Which cluster to use. Without this block the Kubernetes resources are skipped."""
+
+    kubeconfig: Optional[str] = None  # a path or the kubeconfig itself; default: the usual lookup
+    context: Optional[str] = None
+    oidc_issuer: str = Field(description="the cluster's OIDC issuer, without https://")
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _strip_scheme(cls, value: str) -> str:
+        return value.removeprefix("https://").rstrip("/")
+
+
+class ApiSettings(Strict):
+    """The platform's API Gateway stage that tenants' usage plans attach to."""
+
+    rest_api_id: str
+    stage: str
+
+
+class BillingSettings(Strict):
+    activate_cost_allocation_tags: bool = Field(
+        False, description="activate the tenant-id cost allocation tag (needs the payer account)")
+
+
+class StackSettings(Strict):
+    environment: Environment
+    scope: str = "all"
+    registry: str = "tenants"
+    network: NetworkSettings = NetworkSettings()
+    pool: PoolSettings = PoolSettings()
+    kubernetes: Optional[KubernetesSettings] = None
+    api: Optional[ApiSettings] = None
+    billing: BillingSettings = BillingSettings()
+    platform_stack: Optional[str] = Field(
+        None, description="fully qualified name of the platform stack, for scoped stacks"
+    )
+    protect_stateful_resources: bool = Field(
+        True, description="protect databases, caches, keys and secrets; lift only for throwaway stacks"
+    )
+    database_engine_version: str = "16"
+    cache_engine_version: str = "7.1"
+
+
+def settings_from_config(get: Callable[[str], Optional[str]]) -> StackSettings:
+    """Build settings from a Pulumi config getter (`get("environment")` -> raw string or None).
+
+    Pulumi hands structured values over as JSON strings, so those are decoded first.
+    """
+    raw: dict = {}
+    for name, info in StackSettings.model_fields.items():
+        key = info.alias or name
+        value = get(key)
+        if value is None:
+            continue
+        try:
+            decoded = json.loads(value)
+            raw[key] = decoded if isinstance(decoded, (dict, list)) else value
+        except ValueError:
+            raw[key] = value
+    return StackSettings.model_validate(raw)

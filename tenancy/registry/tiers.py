@@ -1,0 +1,128 @@
+"""Plan rules: what a tenant effectively gets once its plan's defaults and limits are applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tenancy.registry.models import DataIsolation, FullQuotas, Plan, Service, Status, Tenant, Tier
+
+Finding = tuple[tuple, str]  # (field path, message)
+MIN_DATABASE_GIB = 20  # RDS's smallest gp3 volume
+
+
+@dataclass(frozen=True)
+class EffectiveTenant:
+    """A validated tenant with its plan applied: the only shape components ever see."""
+
+    tenant: Tenant
+    plan: Plan
+    isolation: Tier
+    services: dict[Service, Tier]
+    quotas: FullQuotas
+    data_isolation: DataIsolation | None
+
+    @property
+    def id(self) -> str:
+        return self.tenant.id
+
+    def tier(self, service: Service) -> Tier:
+        return self.services[service]
+
+    @property
+    def has_own_stack(self) -> bool:
+        """Dedicated and isolated tenants deploy in a `tenant/<id>` stack; shared ones in `pool`."""
+        return self.isolation is not Tier.shared
+
+    @property
+    def has_own_network(self) -> bool:
+        return self.services[Service.network] is not Tier.shared
+
+    @property
+    def has_own_namespace(self) -> bool:
+        return self.services[Service.compute] is not Tier.shared
+
+    @property
+    def suspended(self) -> bool:
+        return self.tenant.status is not Status.active
+
+    @property
+    def monthly_budget(self) -> float:
+        budget = self.tenant.billing.monthly_budget
+        return self.plan.default_monthly_budget if budget is None else budget
+
+    @property
+    def database_storage(self) -> tuple[int, int]:
+        """(allocated, maximum) GiB of a database of its own: the plan's size, capped by the
+        tenant's storageLimit, which is also the autoscaling ceiling."""
+        ceiling = max(MIN_DATABASE_GIB, int(self.quotas.storage_limit))
+        return min(self.plan.database.allocated_storage, ceiling), ceiling
+
+
+def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | None, list[Finding]]:
+    """Apply the tenant's plan; return the effective tenant and every rule it breaks."""
+    plan = plans.get(tenant.plan)
+    if plan is None:
+        return None, [(("plan",), f"unknown plan {tenant.plan!r}; plans: {', '.join(sorted(plans))}")]
+    isolation = tenant.isolation_level or plan.default_isolation
+    services = {
+        service: getattr(tenant.services, service.value) or isolation for service in Service
+    }
+    merged = plan.quotas.model_dump() | tenant.quotas.model_dump(exclude_none=True)
+    data_isolation = tenant.data_isolation
+    if data_isolation is None and services[Service.database] is Tier.shared:
+        data_isolation = DataIsolation.schema_
+    effective = EffectiveTenant(
+        tenant=tenant,
+        plan=plan,
+        isolation=isolation,
+        services=services,
+        quotas=FullQuotas.model_validate(merged),
+        data_isolation=data_isolation,
+    )
+    return effective, list(_rule_findings(tenant, plan, effective))
+
+
+def _allowed(tiers) -> str:
+    return ", ".join(t.value for t in tiers) or "none"
+
+
+def _rule_findings(tenant: Tenant, plan: Plan, eff: EffectiveTenant) -> Iterator[Finding]:
+    if eff.isolation not in plan.allowed_isolation:
+        yield (("isolationLevel",),
+               f"plan {tenant.plan!r} does not allow {eff.isolation.value!r}; "
+               f"allowed: {_allowed(plan.allowed_isolation)}")
+    for service in Service:
+        asked = getattr(tenant.services, service.value)
+        if asked is None or asked is eff.isolation:
+            continue
+        allowed = plan.allowed_overrides.get(service, [])
+        if asked not in allowed:
+            yield (("services", service.value),
+                   f"plan {tenant.plan!r} does not allow {service.value} {asked.value!r}; "
+                   f"allowed overrides: {_allowed(allowed)}")
+    network = eff.services[Service.network]
+    for service in (Service.database, Service.cache, Service.compute):
+        tier = eff.services[service]
+        if tier.rank < network.rank:
+            yield (("services", service.value),
+                   f"{service.value} {tier.value!r} is below the network tier {network.value!r}; "
+                   f"a tenant with its own network keeps its {service.value} to itself")
+        if tier is Tier.isolated and network is not Tier.isolated and service is not Service.compute:
+            yield (("services", service.value),
+                   f"{service.value} 'isolated' needs its own VPC, so the network must be 'isolated' too")
+    if network is Tier.shared and tenant.network is not None:
+        yield (("network",), "a tenant on the shared network has no address block of its own; remove 'network'")
+    if network is not Tier.shared and tenant.network is None:
+        yield (("network",), f"a {network.value} network needs 'network: {{cidr: ...}}' (a private block)")
+    for name, ceiling in plan.quota_ceilings.model_dump(by_alias=True, exclude_none=True).items():
+        asked = tenant.quotas.model_dump(by_alias=True).get(name)
+        if asked is not None and asked > ceiling:
+            yield (("quotas", name), f"{asked:g} is above plan {tenant.plan!r}'s ceiling of {ceiling:g}; "
+                   "move the tenant to a larger plan or raise the plan's quotaCeilings")
+    if eff.services[Service.database] is not Tier.shared and eff.quotas.storage_limit < MIN_DATABASE_GIB:
+        yield (("quotas", "storageLimit"), f"{eff.quotas.storage_limit:g} GiB is too small for a database of its "
+               f"own; at least {MIN_DATABASE_GIB} GiB")
+    if tenant.data_isolation is not None and eff.services[Service.database] is not Tier.shared:
+        yield (("dataIsolation",),
+               "dataIsolation applies to the pooled database only; this tenant has its own database")
