@@ -1,4 +1,8 @@
-"""What every component needs to know about where it deploys, gathered once per program run."""
+"""Where a program deploys, gathered once per run: the account (for ARNs that must be named before
+their resources exist), the stack's settings and the cluster provider.
+
+Leaf components take an `Account` and plain values; only the composing components (tenant,
+platform) read the whole `DeployContext`."""
 
 from __future__ import annotations
 
@@ -12,37 +16,53 @@ from tenancy.registry.settings import StackSettings
 
 
 @dataclass(frozen=True)
+class Account:
+    """The AWS account and region a stack deploys into."""
+
+    account_id: pulumi.Input[str]
+    region: str
+    partition: str = "aws"
+
+    def arn(self, service: str, resource: str, region: bool = True) -> pulumi.Output[str]:
+        """An ARN in this account, for policies that must name a resource before it exists."""
+        where = self.region if region else ""
+        return pulumi.Output.from_input(self.account_id).apply(
+            lambda acct: f"arn:{self.partition}:{service}:{where}:{acct}:{resource}")
+
+    @property
+    def root(self) -> pulumi.Output[str]:
+        return self.arn("iam", "root", region=False)
+
+
+@dataclass(frozen=True)
 class DeployContext:
     settings: StackSettings
-    account_id: pulumi.Output[str]
-    region: str
-    partition: str
+    account: Account
     kubernetes: Optional[pulumi.ProviderResource]  # None: Kubernetes resources are skipped
 
     @property
     def environment(self) -> str:
         return self.settings.environment.value
 
-    def arn(self, service: str, resource: str, region: bool = True) -> pulumi.Output[str]:
-        """An ARN in this account, for policies that must name a resource before it exists."""
-        where = self.region if region else ""
-        return self.account_id.apply(lambda acct: f"arn:{self.partition}:{service}:{where}:{acct}:{resource}")
-
     @property
-    def account_root(self) -> pulumi.Output[str]:
-        return self.account_id.apply(lambda acct: f"arn:{self.partition}:iam::{acct}:root")
+    def protect(self) -> bool:
+        """Whether stateful resources (databases, caches, keys, secrets) are protected."""
+        return self.settings.protect_stateful_resources
 
-    def stateful(self, retain: bool = False) -> pulumi.ResourceOptions:
-        """Options for resources whose loss loses data: protected unless the stack lifts it.
 
-        `retain` also keeps the cloud resource if it ever leaves the program (keys, secrets)."""
-        guard = self.settings.protect_stateful_resources
-        return pulumi.ResourceOptions(protect=guard, retain_on_delete=guard and retain)
+def stateful(protect: bool, retain: bool = False) -> pulumi.ResourceOptions:
+    """Options for resources whose loss loses data: protected unless the stack lifts it.
+
+    `retain` also keeps the cloud resource if it ever leaves the program (keys, secrets)."""
+    return pulumi.ResourceOptions(protect=protect, retain_on_delete=protect and retain)
+
+
+def partition_of(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def create_context(settings: StackSettings, kubernetes: Optional[pulumi.ProviderResource]) -> DeployContext:
     region = pulumi.Config("aws").require("region")
-    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
     identity = aws.get_caller_identity_output()
-    return DeployContext(settings=settings, account_id=identity.account_id, region=region,
-                         partition=partition, kubernetes=kubernetes)
+    return DeployContext(settings=settings, account=Account(identity.account_id, region, partition_of(region)),
+                         kubernetes=kubernetes)

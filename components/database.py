@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from tenancy.registry.naming import DATABASE_PORT, POOLED_DATABASE
 
-from .context import DeployContext
+from .context import stateful
 from .network import service_security_group
 from .secrets import CredentialSecret, password
 
@@ -28,6 +28,18 @@ class DatabaseSize:
     max_allocated_storage_gib: int | None = None  # storage autoscaling ceiling
 
 
+@dataclass(frozen=True)
+class DatabaseArgs:
+    key_arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    sources: Sequence[pulumi.Input[str]]  # the workload security groups admitted on the port
+    size: DatabaseSize
+    engine_version: str
+    db_name: str = "app"
+    protect: bool = True
+
+
 class Database(pulumi.ComponentResource):
     """Encrypted with its owner's key, never public, in data subnets, reachable only from the given
     workload groups, TLS forced, backed up, deletion-protected with a final snapshot, IAM auth on."""
@@ -41,17 +53,16 @@ class Database(pulumi.ComponentResource):
     secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: DeployContext, key_arn: pulumi.Input[str], vpc_id: pulumi.Input[str],
-                 subnet_ids: pulumi.Input[Sequence[str]], sources: Sequence[pulumi.Input[str]], size: DatabaseSize,
-                 db_name: str = "app", opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:database:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        version = ctx.settings.database_engine_version
-        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=subnet_ids, opts=child)
-        group = service_security_group(self, name, vpc_id, DATABASE_PORT, sources)
+        version, size, key_arn, db_name = args.engine_version, args.size, args.key_arn, args.db_name
+        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids, opts=child)
+        group = service_security_group(name, vpc_id=args.vpc_id, port=DATABASE_PORT, sources=args.sources,
+                                       opts=child)
         params = aws.rds.ParameterGroup(f"{name}-params", family=f"postgres{version.split('.')[0]}",
                                         parameters=[{"name": "rds.force_ssl", "value": "1"}], opts=child)
-        master = password(self, name)
+        master = password(name, child)
         instance = aws.rds.Instance(
             f"{name}-instance",
             engine="postgres",
@@ -79,12 +90,12 @@ class Database(pulumi.ComponentResource):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{name}-final",
             auto_minor_version_upgrade=True,
-            opts=pulumi.ResourceOptions.merge(child, ctx.stateful()),
+            opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
         )
         secret = CredentialSecret(
-            f"{name}-master", ctx, key_arn, f"{name}: master credentials",
-            {"engine": "postgres", "host": instance.address, "port": instance.port, "username": MASTER_USER,
-             "password": master.result, "dbname": db_name}, opts=child)
+            f"{name}-master", key_arn=key_arn, description=f"{name}: master credentials",
+            value={"engine": "postgres", "host": instance.address, "port": instance.port, "username": MASTER_USER,
+                   "password": master.result, "dbname": db_name}, protect=args.protect, opts=child)
         self.address = instance.address
         self.endpoint = instance.endpoint
         self.port = instance.port
@@ -102,13 +113,15 @@ class PooledLogin(pulumi.ComponentResource):
 
     secret_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: DeployContext, key_arn: pulumi.Input[str], role: str,
-                 host: pulumi.Input[str], port: pulumi.Input[int], db_name: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, *, key_arn: pulumi.Input[str], role: str, host: pulumi.Input[str],
+                 port: pulumi.Input[int], db_name: str, protect: bool = True,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:database:PooledLogin", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         secret = CredentialSecret(
-            f"{name}-login", ctx, key_arn, f"{name}: login for role {role} in the pooled database",
-            {"engine": "postgres", "host": host, "port": port, "username": role,
-             "password": password(self, name).result, "dbname": db_name},
-            opts=pulumi.ResourceOptions(parent=self))
+            f"{name}-login", key_arn=key_arn, description=f"{name}: login for role {role} in the pooled database",
+            value={"engine": "postgres", "host": host, "port": port, "username": role,
+                   "password": password(name, child).result, "dbname": db_name},
+            protect=protect, opts=child)
         self.secret_arn = secret.arn
         self.register_outputs({"secretArn": self.secret_arn})

@@ -9,19 +9,28 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from .context import DeployContext
+from .context import Account
 from .policydoc import document
 from .queues import DATA_ACTIONS as QUEUE_ACTIONS
 
 
-def trust_statements(ctx: DeployContext, namespace: str, service_account: str) -> list[dict]:
+@dataclass(frozen=True)
+class IdentityArgs:
+    account: Account
+    role_name: str
+    namespace: str
+    service_account: str
+    oidc_issuer: str | None = None  # the cluster's IRSA issuer; None: EKS Pod Identity
+
+
+def trust_statements(args: IdentityArgs) -> list[dict]:
     """IRSA through the cluster's OIDC provider when one is configured, else EKS Pod Identity; in
     both cases bound to exactly one namespace and service account."""
+    namespace, service_account = args.namespace, args.service_account
     subject = f"system:serviceaccount:{namespace}:{service_account}"
-    kube = ctx.settings.kubernetes
-    if kube is not None:
-        issuer = kube.oidc_issuer
-        provider = ctx.account_id.apply(lambda a: f"arn:{ctx.partition}:iam::{a}:oidc-provider/{issuer}")
+    if args.oidc_issuer is not None:
+        issuer = args.oidc_issuer
+        provider = args.account.arn("iam", f"oidc-provider/{issuer}", region=False)
         return [{"Effect": "Allow", "Principal": {"Federated": provider},
                  "Action": "sts:AssumeRoleWithWebIdentity",
                  "Condition": {"StringEquals": {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}}}]
@@ -29,7 +38,7 @@ def trust_statements(ctx: DeployContext, namespace: str, service_account: str) -
              "Action": ["sts:AssumeRole", "sts:TagSession"],
              "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": namespace,
                                             "aws:RequestTag/kubernetes-service-account": service_account,
-                                            "aws:SourceAccount": ctx.account_id}}}]
+                                            "aws:SourceAccount": args.account.account_id}}}]
 
 
 @dataclass
@@ -69,16 +78,15 @@ class WorkloadIdentity(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: DeployContext, role_name: str, namespace: str, service_account: str,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:identity:WorkloadIdentity", name, None, opts)
         self._prefix = name
-        role = aws.iam.Role(f"{name}-role", name=role_name, max_session_duration=3600,
-                            assume_role_policy=document(trust_statements(ctx, namespace, service_account)),
+        role = aws.iam.Role(f"{name}-role", name=args.role_name, max_session_duration=3600,
+                            assume_role_policy=document(trust_statements(args)),
                             opts=pulumi.ResourceOptions(parent=self))
         self.role_arn = role.arn
         self.role_name = role.name
-        self.register_outputs({"roleArn": self.role_arn})
+        self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})
 
     def grant(self, grants: Grants) -> aws.iam.RolePolicy:
         return aws.iam.RolePolicy(f"{self._prefix}-access", role=self.role_name,

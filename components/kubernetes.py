@@ -13,10 +13,6 @@ import pulumi_kubernetes as k8s
 from tenancy.registry.addressing import PRIVATE_RANGES
 from tenancy.registry.naming import CACHE_PORT, DATABASE_PORT
 from tenancy.registry.settings import StackSettings
-from tenancy.registry.tiers import EffectiveTenant
-
-PODS_PER_CPU = 10
-MIN_PODS = 10
 
 
 @dataclass(frozen=True)
@@ -30,15 +26,6 @@ class QuotaSpec:
         return {"requests.cpu": f"{self.cpu:g}", "limits.cpu": f"{self.cpu:g}",
                 "requests.memory": f"{self.memory_gib:g}Gi", "limits.memory": f"{self.memory_gib:g}Gi",
                 "requests.storage": f"{self.storage_gib:g}Gi", "pods": str(self.pods)}
-
-
-def tenant_quota(tenant: EffectiveTenant) -> QuotaSpec:
-    """computeLimit -> cpu, memory by the plan's ratio, storageLimit -> storage; a suspended tenant
-    keeps its namespace and volumes but may run no pods."""
-    cpu = tenant.quotas.compute_limit
-    pods = 0 if tenant.suspended else max(MIN_PODS, int(cpu * PODS_PER_CPU))
-    return QuotaSpec(cpu=cpu, memory_gib=cpu * tenant.plan.memory_per_cpu_gib,
-                     storage_gib=tenant.quotas.storage_limit, pods=pods)
 
 
 def kubernetes_provider(settings: StackSettings, name: str) -> Optional[k8s.Provider]:
@@ -59,7 +46,7 @@ class TenantNamespace(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]  # carries a dependency on the namespace itself
 
-    def __init__(self, name: str, namespace: str, labels: dict[str, str], quota: QuotaSpec,
+    def __init__(self, name: str, *, namespace: str, labels: dict[str, str], quota: QuotaSpec,
                  data_cidrs: Sequence[str], opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:kubernetes:TenantNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -100,7 +87,7 @@ class TenantNamespace(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace})
 
 
-def service_account(name: str, namespace: pulumi.Input[str], account: str, role_arn: pulumi.Input[str],
+def service_account(name: str, *, namespace: pulumi.Input[str], account: str, role_arn: pulumi.Input[str],
                     labels: dict[str, str], opts: pulumi.ResourceOptions) -> k8s.core.v1.ServiceAccount:
     """The tenant's service account, annotated with its workload role (IRSA)."""
     return k8s.core.v1.ServiceAccount(

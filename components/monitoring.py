@@ -4,61 +4,75 @@ its own database and cache; a dashboard."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.registry.tiers import EffectiveTenant
+from tenancy.registry.models import PlanMonitoring
 
-from .context import DeployContext
+from .context import Account
 from .policydoc import document
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    account: Account
+    tenant_id: str
+    log_group_name: str
+    dashboard_name: str
+    key_arn: pulumi.Input[str]
+    queue_name: pulumi.Input[str]
+    dlq_name: pulumi.Input[str]
+    limits: PlanMonitoring  # thresholds and retention from the tenant's plan
+    database_id: Optional[pulumi.Input[str]] = None  # its own database, if any
+    database_storage_gib: int = 0  # the size the free-storage alarm measures against
+    cache_id: Optional[pulumi.Input[str]] = None  # its own replication group, if any
 
 
 class Monitoring(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: DeployContext, tenant: EffectiveTenant, key_arn: pulumi.Input[str],
-                 queue_name: pulumi.Input[str], dlq_name: pulumi.Input[str],
-                 database_id: Optional[pulumi.Input[str]], cache_id: Optional[pulumi.Input[str]],
-                 database_storage_gib: int, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        limits = tenant.plan.monitoring
-        logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/tenancy/{ctx.environment}/{tenant.id}/app",
-                                       retention_in_days=limits.log_retention_days, kms_key_id=key_arn, opts=child)
-        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key_arn, opts=child)
+        limits, tenant_id = args.limits, args.tenant_id
+        logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=args.log_group_name,
+                                       retention_in_days=limits.log_retention_days, kms_key_id=args.key_arn,
+                                       opts=child)
+        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=args.key_arn, opts=child)
         aws.sns.TopicPolicy(f"{name}-alarms-policy", arn=topic.arn, policy=document([{
             "Sid": "AlarmsAndBudgetsPublish", "Effect": "Allow",
             "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
             "Action": "sns:Publish", "Resource": topic.arn,
-            "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}}]), opts=child)
-        alarms = {"dlq-not-empty": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": dlq_name},
+            "Condition": {"StringEquals": {"aws:SourceAccount": args.account.account_id}}}]), opts=child)
+        alarms = {"dlq-not-empty": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": args.dlq_name},
                                     "Maximum", "GreaterThanThreshold", 0),
-                  "oldest-message": ("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": queue_name},
+                  "oldest-message": ("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": args.queue_name},
                                      "Maximum", "GreaterThanThreshold", limits.oldest_message_age_seconds)}
-        if database_id is not None:
-            free_bytes = database_storage_gib * limits.database_free_storage_percent / 100 * 1024 ** 3
-            alarms["database-cpu"] = ("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": database_id},
+        if args.database_id is not None:
+            free_bytes = args.database_storage_gib * limits.database_free_storage_percent / 100 * 1024 ** 3
+            alarms["database-cpu"] = ("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": args.database_id},
                                       "Average", "GreaterThanThreshold", limits.database_cpu_percent)
-            alarms["database-storage"] = ("AWS/RDS", "FreeStorageSpace", {"DBInstanceIdentifier": database_id},
+            alarms["database-storage"] = ("AWS/RDS", "FreeStorageSpace", {"DBInstanceIdentifier": args.database_id},
                                           "Minimum", "LessThanThreshold", free_bytes)
-        if cache_id is not None:
+        if args.cache_id is not None:
             alarms["cache-memory"] = ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage",
-                                      {"ReplicationGroupId": cache_id}, "Maximum", "GreaterThanThreshold",
+                                      {"ReplicationGroupId": args.cache_id}, "Maximum", "GreaterThanThreshold",
                                       limits.cache_memory_percent)
         for label, (namespace, metric, dimensions, statistic, comparison, threshold) in alarms.items():
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{label}", alarm_description=f"{tenant.id}: {label}", namespace=namespace, metric_name=metric,
+                f"{name}-{label}", alarm_description=f"{tenant_id}: {label}", namespace=namespace, metric_name=metric,
                 dimensions=dimensions, statistic=statistic, comparison_operator=comparison, threshold=threshold,
                 period=300, evaluation_periods=1, treat_missing_data="notBreaching",
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child)
         widgets = [{"type": "metric", "width": 12, "height": 6, "properties": {
-            "title": label, "region": ctx.region, "stat": statistic,
+            "title": label, "region": args.account.region, "stat": statistic,
             "metrics": [[namespace, metric, *[x for kv in dimensions.items() for x in kv]]]}}
             for label, (namespace, metric, dimensions, statistic, _, _) in alarms.items()]
-        aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=f"tenancy-{ctx.environment}-{tenant.id}",
+        aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=args.dashboard_name,
                                  dashboard_body=pulumi.Output.from_input(widgets).apply(
                                      lambda w: json.dumps({"widgets": w})), opts=child)
         self.topic_arn = topic.arn

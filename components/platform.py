@@ -3,64 +3,76 @@ the platform key, the pooled database, cache and namespace."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
-
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.registry.addressing import VPC_ROLES, carve
-from tenancy.registry.naming import CACHE_PORT, DATABASE_PORT, POOL_NAMESPACE
+from tenancy.registry import naming
+from tenancy.registry.addressing import VPC_ROLES, SubnetLayout, subnet_layout
+from tenancy.registry.settings import NetworkSettings
 
-from .cache import Cache
+from .cache import Cache, CacheArgs
 from .context import DeployContext
-from .database import POOLED_DB_NAME, Database, DatabaseSize
+from .database import POOLED_DB_NAME, Database, DatabaseArgs, DatabaseSize
 from .flags import application
-from .keys import Key
+from .keys import Key, KeyArgs
 from .kubernetes import QuotaSpec, TenantNamespace
-from .network import Vpc, WorkloadSecurityGroup
+from .network import Vpc, VpcArgs, WorkloadSecurityGroup
 from .tagging import platform_tags, tagging
 
+PLATFORM_OWNER = "platform"
 
-def platform_data_cidrs(ctx: DeployContext) -> list[str]:
-    network = ctx.settings.network
-    return [str(c) for c in carve(IPv4Network(network.platform_cidr), VPC_ROLES, network.az_count)["data"]]
+
+def platform_layout(network: NetworkSettings) -> SubnetLayout:
+    """The platform's own subnets, cut from `platformCidr` inside the shared VPC."""
+    return subnet_layout(network.platform_cidr, VPC_ROLES, network.az_count)
 
 
 class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, ctx: DeployContext, opts: pulumi.ResourceOptions | None = None):
         tags = platform_tags(ctx.environment)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tagging(tags)]))
-        super().__init__("tenancy:platform:Platform", name, {"tags": tags}, opts)
+        super().__init__(naming.PLATFORM_COMPONENT_TYPE, name, {"tags": tags}, opts)
         child = pulumi.ResourceOptions(parent=self)
-        settings, pool = ctx.settings, ctx.settings.pool
+        settings, pool, env = ctx.settings, ctx.settings.pool, ctx.environment
+        network_settings = settings.network
         zones = aws.get_availability_zones_output(state="available").names.apply(
-            lambda names: sorted(names)[: settings.network.az_count])
-        key = Key(f"{name}-key", ctx, owner="platform", user_arns=[], opts=child)
-        network = Vpc(f"{name}-network", ctx, "platform", settings.network.vpc_cidr, settings.network.platform_cidr,
-                      zones, settings.network.nat_gateways, key.arn, opts=child)
-        data_cidrs = platform_data_cidrs(ctx)
-        app = WorkloadSecurityGroup(f"{name}-pool-app", network.vpc_id, data_cidrs, (DATABASE_PORT, CACHE_PORT),
-                                    opts=child)
-        database = Database(
-            f"{name}-pool-db", ctx, key.arn, network.vpc_id, network.data_subnet_ids, [app.id],
-            DatabaseSize(pool.database_instance_class, pool.database_storage_gib, multi_az=ctx.environment == "prod"),
-            db_name=POOLED_DB_NAME, opts=child)
-        cache = Cache(f"{name}-pool-cache", ctx, f"{ctx.environment}-pool", key.arn, network.vpc_id,
-                      network.data_subnet_ids, [app.id], pool.cache_node_type, pool.cache_replicas, opts=child)
-        flags_application = application(f"{name}-flags", ctx.environment, self)
+            lambda names: sorted(names)[: network_settings.az_count])
+        key = Key(f"{name}-key", KeyArgs(ctx.account, env, PLATFORM_OWNER, protect=ctx.protect), opts=child)
+        layout = platform_layout(network_settings)
+        network = Vpc(f"{name}-network", VpcArgs(
+            account=ctx.account, cidr=network_settings.vpc_cidr, layout=layout, zones=zones,
+            nat_layout=network_settings.nat_gateways, key_arn=key.arn,
+            flow_log_group=naming.flow_log_group(env, PLATFORM_OWNER),
+            flow_log_retention_days=network_settings.flow_log_retention_days), opts=child)
+        data_cidrs = list(layout.data)
+        app = WorkloadSecurityGroup(f"{name}-pool-app", vpc_id=network.vpc_id, data_cidrs=data_cidrs,
+                                    ports=(naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
+        database = Database(f"{name}-pool-db", DatabaseArgs(
+            key_arn=key.arn, vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, sources=[app.id],
+            size=DatabaseSize(pool.database_instance_class, pool.database_storage_gib, multi_az=env == "prod"),
+            engine_version=settings.database_engine_version, db_name=POOLED_DB_NAME, protect=ctx.protect),
+            opts=child)
+        cache = Cache(f"{name}-pool-cache", CacheArgs(
+            group_id=naming.cache_group_id(env, "pool"), key_arn=key.arn, vpc_id=network.vpc_id,
+            subnet_ids=network.data_subnet_ids, sources=[app.id], node_type=pool.cache_node_type,
+            replicas=pool.cache_replicas, engine_version=settings.cache_engine_version, protect=ctx.protect),
+            opts=child)
+        flags_application = application(f"{name}-flags", application_name=naming.flags_application_name(env),
+                                        opts=child)
         if settings.billing.activate_cost_allocation_tags:
-            aws.costexplorer.CostAllocationTag(f"{name}-tenant-cost-tag", tag_key="tenant-id", status="Active",
+            aws.costexplorer.CostAllocationTag(f"{name}-tenant-cost-tag", tag_key=naming.TENANT_TAG, status="Active",
                                                opts=child)
-        pool_namespace: pulumi.Input[str] = POOL_NAMESPACE
+        pool_namespace: pulumi.Input[str] = naming.POOL_NAMESPACE
         if ctx.kubernetes is not None:
             quota = pool.namespace_quota
-            pool_namespace = TenantNamespace(f"{name}-pool-namespace", POOL_NAMESPACE,
-                            {"tenancy.io/tier": "shared", "tenancy.io/environment": ctx.environment},
-                            QuotaSpec(quota.cpu, quota.memory_gib, quota.storage_gib, quota.pods), data_cidrs,
-                            opts=pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])).namespace
+            pool_namespace = TenantNamespace(
+                f"{name}-pool-namespace", namespace=naming.POOL_NAMESPACE,
+                labels={"tenancy.io/tier": "shared", "tenancy.io/environment": env},
+                quota=QuotaSpec(quota.cpu, quota.memory_gib, quota.storage_gib, quota.pods), data_cidrs=data_cidrs,
+                opts=pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])).namespace
         self._exports = {
             "vpcId": network.vpc_id,
-            "vpcCidr": settings.network.vpc_cidr,
+            "vpcCidr": network_settings.vpc_cidr,
             "availabilityZones": zones,
             "appSubnetIds": network.app_subnet_ids,
             "dataSubnetIds": network.data_subnet_ids,

@@ -34,8 +34,10 @@ class TenantQueues(pulumi.ComponentResource):
     queue_arn: pulumi.Output[str]
     dlq_url: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
 
-    def __init__(self, name: str, key_arn: pulumi.Input[str], role_arn: pulumi.Input[str],
+    def __init__(self, name: str, *, key_arn: pulumi.Input[str], role_arn: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:queues:TenantQueues", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -52,4 +54,5 @@ class TenantQueues(pulumi.ComponentResource):
                                 policy=document(queue_policy_statements(q.arn, role_arn)), opts=child)
         self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name
         self.dlq_url, self.dlq_arn, self.dlq_name = dlq.url, dlq.arn, dlq.name
-        self.register_outputs({"queueUrl": self.queue_url, "dlqUrl": self.dlq_url})
+        self.register_outputs({"queueUrl": self.queue_url, "queueArn": self.queue_arn, "queueName": self.queue_name,
+                               "dlqUrl": self.dlq_url, "dlqArn": self.dlq_arn, "dlqName": self.dlq_name})

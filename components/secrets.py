@@ -9,15 +9,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .context import DeployContext
+from .context import stateful
 
 RECOVERY_WINDOW_DAYS = 30
 
 
-def password(parent: pulumi.Resource, name: str, length: int = 32) -> random.RandomPassword:
+def password(name: str, opts: pulumi.ResourceOptions, length: int = 32) -> random.RandomPassword:
     # Characters every client and connection string accepts unquoted.
     return random.RandomPassword(f"{name}-password", length=length, special=True, override_special="-_.~",
-                                 opts=pulumi.ResourceOptions(parent=parent))
+                                 opts=opts)
 
 
 class CredentialSecret(pulumi.ComponentResource):
@@ -25,12 +25,12 @@ class CredentialSecret(pulumi.ComponentResource):
 
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, ctx: DeployContext, key_arn: pulumi.Input[str], description: str,
-                 value: dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, *, key_arn: pulumi.Input[str], description: str, value: dict,
+                 protect: bool = True, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:secrets:CredentialSecret", name, None, opts)
-        stateful = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), ctx.stateful(retain=True))
+        guarded = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), stateful(protect, retain=True))
         secret = aws.secretsmanager.Secret(f"{name}-secret", description=description, kms_key_id=key_arn,
-                                           recovery_window_in_days=RECOVERY_WINDOW_DAYS, opts=stateful)
+                                           recovery_window_in_days=RECOVERY_WINDOW_DAYS, opts=guarded)
         aws.secretsmanager.SecretVersion(
             f"{name}-value", secret_id=secret.id,
             secret_string=pulumi.Output.secret(pulumi.Output.from_input(value).apply(json.dumps)),

@@ -10,23 +10,29 @@ from collections.abc import Mapping
 
 import pulumi
 
+from tenancy.registry.naming import (
+    ENVIRONMENT_TAG,
+    ISOLATION_TAG,
+    MANAGED_BY,
+    MANAGED_BY_TAG,
+    PLAN_TAG,
+    TENANT_TAG,
+)
 from tenancy.registry.tiers import EffectiveTenant
-
-MANAGED_BY = "tenancy"
 
 
 def tenant_tags(tenant: EffectiveTenant, environment: str) -> dict[str, str]:
     return {
-        "tenant-id": tenant.id,
-        "tenant-plan": tenant.tenant.plan,
-        "isolation": tenant.isolation.value,
-        "environment": environment,
-        "managed-by": MANAGED_BY,
+        TENANT_TAG: tenant.id,
+        PLAN_TAG: tenant.tenant.plan,
+        ISOLATION_TAG: tenant.isolation.value,
+        ENVIRONMENT_TAG: environment,
+        MANAGED_BY_TAG: MANAGED_BY,
     }
 
 
 def platform_tags(environment: str) -> dict[str, str]:
-    return {"tenancy-scope": "platform", "environment": environment, "managed-by": MANAGED_BY}
+    return {"tenancy-scope": "platform", ENVIRONMENT_TAG: environment, MANAGED_BY_TAG: MANAGED_BY}
 
 
 def tagging(tags: Mapping[str, str]) -> pulumi.ResourceTransformation:

@@ -1,35 +1,48 @@
 """One tenant, composed by its effective per-service tiers: each service picks the shared or own
-variant of the same components; no block is copied per tier."""
+variant of the same components; no block is copied per tier.
+
+This is where the validated tenant is turned into plain values for the leaf components: they
+never see the `EffectiveTenant` itself."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network
 
 import pulumi
 
 from tenancy.registry import naming
-from tenancy.registry.addressing import carve
+from tenancy.registry.flags import feature_flags_json
 from tenancy.registry.models import Service, Tier
-from tenancy.registry.network_rules import subnet_roles
 from tenancy.registry.tiers import EffectiveTenant
 
-from .api import ApiAccess
-from .billing import tenant_budget
-from .cache import Cache, CacheUser
+from .api import ApiAccess, ApiAccessArgs
+from .billing import BudgetArgs, tenant_budget
+from .cache import Cache, CacheArgs, CacheUser
 from .context import DeployContext
-from .database import POOLED_DB_NAME, Database, DatabaseSize, PooledLogin
+from .database import POOLED_DB_NAME, Database, DatabaseArgs, DatabaseSize, PooledLogin
 from .flags import TenantFlags
-from .identity import Grants, WorkloadIdentity
-from .keys import Key
-from .kubernetes import TenantNamespace, service_account, tenant_quota
-from .monitoring import Monitoring
-from .network import TenantSlice, Vpc, WorkloadSecurityGroup
-from .platform import platform_data_cidrs
+from .identity import Grants, IdentityArgs, WorkloadIdentity
+from .keys import Key, KeyArgs
+from .kubernetes import QuotaSpec, TenantNamespace, service_account
+from .monitoring import Monitoring, MonitoringArgs
+from .network import SliceArgs, TenantSlice, Vpc, VpcArgs, WorkloadSecurityGroup
+from .platform import platform_layout
 from .queues import TenantQueues
 from .refs import PlatformRefs
 from .tagging import tagging, tenant_labels, tenant_tags
+
+PODS_PER_CPU = 10
+MIN_PODS = 10
+
+
+def tenant_quota(tenant: EffectiveTenant) -> QuotaSpec:
+    """computeLimit -> cpu, memory by the plan's ratio, storageLimit -> storage; a suspended tenant
+    keeps its namespace and volumes but may run no pods."""
+    cpu = tenant.quotas.compute_limit
+    pods = 0 if tenant.suspended else max(MIN_PODS, int(cpu * PODS_PER_CPU))
+    return QuotaSpec(cpu=cpu, memory_gib=cpu * tenant.plan.memory_per_cpu_gib,
+                     storage_gib=tenant.quotas.storage_limit, pods=pods)
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,16 @@ class Placement:
 
     vpc_id: pulumi.Input[str]
     data_subnet_ids: pulumi.Input[Sequence[str]]
-    data_cidrs: list[str]
+    data_cidrs: Sequence[str]
     app_security_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """What the tenant's role may reach of one data service, and where clients connect."""
+
+    endpoint: pulumi.Input[str] | None
+    arns: Sequence[pulumi.Input[str]]
 
 
 class Tenant(pulumi.ComponentResource):
@@ -48,42 +69,60 @@ class Tenant(pulumi.ComponentResource):
 
     def __init__(self, tenant: EffectiveTenant, ctx: DeployContext, platform: PlatformRefs,
                  opts: pulumi.ResourceOptions | None = None):
-        name = naming.tenant_prefix(ctx.environment, tenant.id)
-        tags = tenant_tags(tenant, ctx.environment)
+        env = ctx.environment
+        name = naming.tenant_prefix(env, tenant.id)
+        tags = tenant_tags(tenant, env)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[tagging(tags)]))
         # The component carries the tags too, so policies can attribute untaggable children
         # (role policies, aliases, Kubernetes objects) to their tenant through their ancestors.
-        super().__init__("tenancy:tenant:Tenant", name, {"tags": tags}, opts)
+        super().__init__(naming.TENANT_COMPONENT_TYPE, name, {"tags": tags}, opts)
         self.effective = tenant  # public: programs that extend a tenant (tests' variants) read it
         self._prefix, self._ctx, self._platform = name, ctx, platform
         child = pulumi.ResourceOptions(parent=self)
+        account = ctx.account
 
         namespace = naming.namespace_name(tenant.id) if tenant.has_own_namespace else naming.POOL_NAMESPACE
-        account = naming.service_account_name(tenant.id)
-        identity = WorkloadIdentity(f"{name}-identity", ctx, naming.role_name(ctx.environment, tenant.id),
-                                    namespace, account, opts=child)
-        key = Key(f"{name}-key", ctx, owner=tenant.id, user_arns=[identity.role_arn], opts=child)
+        service_account_name = naming.service_account_name(tenant.id)
+        kube = ctx.settings.kubernetes
+        identity = WorkloadIdentity(f"{name}-identity", IdentityArgs(
+            account, naming.role_name(env, tenant.id), namespace, service_account_name,
+            oidc_issuer=kube.oidc_issuer if kube else None), opts=child)
+        key = Key(f"{name}-key", KeyArgs(account, env, tenant.id, user_arns=[identity.role_arn], protect=ctx.protect),
+                  opts=child)
         placement = self._place(key)
         self.database: Database | None = None  # own database, if any
         self.cache: Cache | None = None  # own cache, if any
-        database_endpoint, secret_arn, db_user_arn = self._database(key, placement)
-        cache_arns, cache_endpoint = self._cache(key, placement)
-        queues = TenantQueues(f"{name}-queues", key.arn, identity.role_arn, opts=child)
-        api = ApiAccess(f"{name}-api", ctx, tenant, opts=child)
-        flags = TenantFlags(f"{name}-flags", tenant, platform.appconfig_application_id, opts=child)
-        monitoring = Monitoring(
-            f"{name}-monitoring", ctx, tenant, key.arn, queues.queue_name, queues.dlq_name,
-            self.database.identifier if self.database else None, self.cache.group_id if self.cache else None,
-            tenant.database_storage[1], opts=child)
-        tenant_budget(name, ctx, tenant, monitoring.topic_arn, parent=self)
+        database, secret_arn = self._database(key, placement)
+        cache = self._cache(key, placement)
+        queues = TenantQueues(f"{name}-queues", key_arn=key.arn, role_arn=identity.role_arn, opts=child)
+        limits, api = tenant.plan.api, ctx.settings.api
+        api_access = ApiAccess(f"{name}-api", ApiAccessArgs(
+            tenant_id=tenant.id, plan_name=tenant.tenant.plan, rate_limit=limits.rate_limit,
+            burst_limit=limits.burst_limit, quota_limit=tenant.quotas.max_ai_requests,
+            quota_period=limits.quota_period.value, enabled=not tenant.suspended,
+            rest_api_id=api.rest_api_id if api else None, stage=api.stage if api else None), opts=child)
+        flags = TenantFlags(f"{name}-flags", tenant_id=tenant.id, flags_json=feature_flags_json(tenant),
+                            application_id=platform.appconfig_application_id, opts=child)
+        monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
+            account=account, tenant_id=tenant.id, log_group_name=naming.app_log_group(env, tenant.id),
+            dashboard_name=naming.account_scoped_name(env, tenant.id), key_arn=key.arn,
+            queue_name=queues.queue_name, dlq_name=queues.dlq_name, limits=tenant.plan.monitoring,
+            database_id=self.database.identifier if self.database else None,
+            database_storage_gib=tenant.database_storage.max_gib,
+            cache_id=self.cache.group_id if self.cache else None), opts=child)
+        tenant_budget(name, BudgetArgs(
+            budget_name=naming.account_scoped_name(env, tenant.id), tenant_id=tenant.id,
+            monthly_usd=tenant.monthly_budget, topic_arn=monitoring.topic_arn,
+            alert_emails=tuple(tenant.tenant.billing.alert_emails)), opts=child)
         identity.grant(Grants(
             key_arn=key.arn, queue_arns=[queues.queue_arn, queues.dlq_arn], secret_arns=[secret_arn],
-            cache_arns=cache_arns, database_user_arns=[db_user_arn],
-            log_group_arns=[pulumi.Output.all(ctx.account_id, monitoring.log_group_name).apply(
-                lambda v: f"arn:{ctx.partition}:logs:{ctx.region}:{v[0]}:log-group:{v[1]}:*")],
-            appconfig_arns=[pulumi.Output.all(ctx.account_id, platform.appconfig_application_id, flags.profile_id).apply(
-                lambda v: f"arn:{ctx.partition}:appconfig:{ctx.region}:{v[0]}:application/{v[1]}/*/configuration/{v[2]}")]))
-        namespace_output = self._kubernetes(namespace, account, identity, placement)
+            cache_arns=cache.arns, database_user_arns=database.arns,
+            log_group_arns=[pulumi.Output.concat(
+                account.arn("logs", "log-group:"), monitoring.log_group_name, ":*")],
+            appconfig_arns=[pulumi.Output.concat(
+                account.arn("appconfig", "application/"), platform.appconfig_application_id,
+                "/*/configuration/", flags.profile_id)]))
+        namespace_output = self._kubernetes(namespace, service_account_name, identity, placement)
 
         self.key_arn = key.arn
         self.role_arn = identity.role_arn
@@ -99,14 +138,14 @@ class Tenant(pulumi.ComponentResource):
             "roleArn": identity.role_arn,
             "queueUrl": queues.queue_url,
             "deadLetterQueueUrl": queues.dlq_url,
-            "databaseEndpoint": database_endpoint,
+            "databaseEndpoint": database.endpoint,
             "databaseSecretArn": secret_arn,
-            "cacheEndpoint": cache_endpoint,
+            "cacheEndpoint": cache.endpoint,
             "namespace": namespace_output,
-            "serviceAccount": account,
-            "usagePlanId": api.usage_plan_id,
-            "apiKeyId": api.api_key_id,
-            "apiKey": api.api_key,
+            "serviceAccount": service_account_name,
+            "usagePlanId": api_access.usage_plan_id,
+            "apiKeyId": api_access.api_key_id,
+            "apiKey": api_access.api_key,
             "alarmTopicArn": monitoring.topic_arn,
             "logGroup": monitoring.log_group_name,
             "flagsProfileId": flags.profile_id,
@@ -117,64 +156,71 @@ class Tenant(pulumi.ComponentResource):
     def _place(self, key: Key) -> Placement:
         tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
         child = pulumi.ResourceOptions(parent=self)
-        tier = tenant.tier(Service.network)
-        if tier is Tier.shared:
-            return Placement(platform.vpc_id, platform.data_subnet_ids, platform_data_cidrs(ctx),
+        network = ctx.settings.network
+        layout = tenant.subnet_layout(network.az_count)
+        if layout is None:  # the shared network
+            return Placement(platform.vpc_id, platform.data_subnet_ids, platform_layout(network).data,
                              platform.pool_app_security_group_id)
-        block = tenant.tenant.network.cidr
-        data_cidrs = [str(c) for c in carve(IPv4Network(block), subnet_roles(tier), ctx.settings.network.az_count)["data"]]
-        if tier is Tier.dedicated:
+        if tenant.tier(Service.network) is Tier.dedicated:
             vpc_id = platform.vpc_id
-            network = TenantSlice(f"{name}-slice", ctx, block, vpc_id, platform.availability_zones,
-                                  platform.nat_gateway_ids, opts=child)
+            own = TenantSlice(f"{name}-slice", SliceArgs(
+                layout=layout, vpc_id=vpc_id, vpc_cidr=network.vpc_cidr, platform_cidr=network.platform_cidr,
+                zones=platform.availability_zones, nat_gateway_ids=platform.nat_gateway_ids), opts=child)
         else:
-            network = Vpc(f"{name}-network", ctx, tenant.id, block, block, platform.availability_zones,
-                          ctx.settings.network.nat_gateways, key.arn, opts=child)
-            vpc_id = network.vpc_id
-        app = WorkloadSecurityGroup(f"{name}-app", vpc_id, data_cidrs,
-                                    (naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
-        return Placement(vpc_id, network.data_subnet_ids, data_cidrs, app.id)
+            own = Vpc(f"{name}-network", VpcArgs(
+                account=ctx.account, cidr=layout.block, layout=layout, zones=platform.availability_zones,
+                nat_layout=network.nat_gateways, key_arn=key.arn,
+                flow_log_group=naming.flow_log_group(ctx.environment, tenant.id),
+                flow_log_retention_days=network.flow_log_retention_days), opts=child)
+            vpc_id = own.vpc_id
+        app = WorkloadSecurityGroup(f"{name}-app", vpc_id=vpc_id, data_cidrs=layout.data,
+                                    ports=(naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
+        return Placement(vpc_id, own.data_subnet_ids, layout.data, app.id)
 
     # -- data -----------------------------------------------------------------------------------
-    def _database(self, key: Key, placement: Placement):
+    def _database(self, key: Key, placement: Placement) -> tuple[DataAccess, pulumi.Output[str]]:
         tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
         child = pulumi.ResourceOptions(parent=self)
         role = naming.database_role(tenant.id)
         if tenant.tier(Service.database) is Tier.shared:
-            login = PooledLogin(f"{name}-db", ctx, key.arn, role, platform.pool_database_address,
-                                platform.pool_database_port, POOLED_DB_NAME, opts=child)
+            login = PooledLogin(f"{name}-db", key_arn=key.arn, role=role, host=platform.pool_database_address,
+                                port=platform.pool_database_port, db_name=POOLED_DB_NAME, protect=ctx.protect,
+                                opts=child)
             resource_id = platform.pool_database_resource_id
             endpoint = pulumi.Output.concat(platform.pool_database_address, ":",
                                             platform.pool_database_port.apply(str))
             secret_arn = login.secret_arn
         else:
-            plan = tenant.plan.database
-            database = Database(f"{name}-db", ctx, key.arn, placement.vpc_id, placement.data_subnet_ids,
-                                [placement.app_security_group_id],
-                                DatabaseSize(plan.instance_class, *tenant.database_storage[:1],
-                                             multi_az=ctx.environment == "prod",
-                                             max_allocated_storage_gib=tenant.database_storage[1]), opts=child)
+            storage = tenant.database_storage
+            database = Database(f"{name}-db", DatabaseArgs(
+                key_arn=key.arn, vpc_id=placement.vpc_id, subnet_ids=placement.data_subnet_ids,
+                sources=[placement.app_security_group_id],
+                size=DatabaseSize(tenant.plan.database.instance_class, storage.allocated_gib,
+                                  multi_az=ctx.environment == "prod", max_allocated_storage_gib=storage.max_gib),
+                engine_version=ctx.settings.database_engine_version, protect=ctx.protect), opts=child)
             resource_id, endpoint, secret_arn = database.resource_id, database.endpoint, database.secret_arn
             self.database = database
-        user_arn = pulumi.Output.all(ctx.account_id, resource_id).apply(
-            lambda v: f"arn:{ctx.partition}:rds-db:{ctx.region}:{v[0]}:dbuser:{v[1]}/{role}")
-        return endpoint, secret_arn, user_arn
+        user_arn = pulumi.Output.concat(ctx.account.arn("rds-db", "dbuser:"), resource_id, f"/{role}")
+        return DataAccess(endpoint, [user_arn]), secret_arn
 
-    def _cache(self, key: Key, placement: Placement):
+    def _cache(self, key: Key, placement: Placement) -> DataAccess:
         tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
         child = pulumi.ResourceOptions(parent=self)
         user_id = naming.cache_user_id(ctx.environment, tenant.id)
+        enabled = not tenant.suspended
         if tenant.tier(Service.cache) is Tier.shared:
-            user = CacheUser(f"{name}-cache-user", user_id, tenant.id, not tenant.suspended,
+            user = CacheUser(f"{name}-cache-user", user_id=user_id, tenant_id=tenant.id, enabled=enabled,
                              user_group_id=platform.pool_cache_user_group_id, opts=child)
-            return [platform.pool_cache_arn, user.arn], None
-        user = CacheUser(f"{name}-cache-user", user_id, tenant.id, not tenant.suspended, opts=child)
+            return DataAccess(None, [platform.pool_cache_arn, user.arn])
+        user = CacheUser(f"{name}-cache-user", user_id=user_id, tenant_id=tenant.id, enabled=enabled, opts=child)
         plan = tenant.plan.cache
-        cache = Cache(f"{name}-cache", ctx, f"{ctx.environment}-{tenant.id}", key.arn, placement.vpc_id,
-                      placement.data_subnet_ids, [placement.app_security_group_id], plan.node_type, plan.replicas,
-                      user_ids=[user.user_id], opts=child)
+        cache = Cache(f"{name}-cache", CacheArgs(
+            group_id=naming.cache_group_id(ctx.environment, tenant.id), key_arn=key.arn, vpc_id=placement.vpc_id,
+            subnet_ids=placement.data_subnet_ids, sources=[placement.app_security_group_id],
+            node_type=plan.node_type, replicas=plan.replicas, engine_version=ctx.settings.cache_engine_version,
+            user_ids=[user.user_id], protect=ctx.protect), opts=child)
         self.cache = cache
-        return [cache.arn, user.arn], cache.endpoint
+        return DataAccess(cache.endpoint, [cache.arn, user.arn])
 
     # -- kubernetes -----------------------------------------------------------------------------
     def _kubernetes(self, namespace: str, account: str, identity: WorkloadIdentity, placement: Placement):
@@ -185,9 +231,11 @@ class Tenant(pulumi.ComponentResource):
         tier = tenant.tier(Service.compute)
         labels = tenant_labels(tenant, ctx.environment, tier.value)
         if tenant.has_own_namespace:
-            namespace_output = TenantNamespace(f"{name}-namespace", namespace, labels, tenant_quota(tenant),
-                                               placement.data_cidrs, opts=in_cluster).namespace
+            namespace_output = TenantNamespace(f"{name}-namespace", namespace=namespace, labels=labels,
+                                               quota=tenant_quota(tenant), data_cidrs=placement.data_cidrs,
+                                               opts=in_cluster).namespace
         else:
             namespace_output = self._platform.pool_namespace
-        service_account(name, namespace_output, account, identity.role_arn, labels, opts=in_cluster)
+        service_account(name, namespace=namespace_output, account=account, role_arn=identity.role_arn,
+                        labels=labels, opts=in_cluster)
         return namespace_output

@@ -16,10 +16,10 @@ from typing import Any, Optional
 
 from tenancy.registry.loader import Registry
 from tenancy.registry.models import Service, Tier
-from tenancy.registry.naming import key_alias, role_name
+from tenancy.registry.naming import ENVIRONMENT_TAG as ENV_TAG
+from tenancy.registry.naming import TENANT_TAG, key_alias, role_name
 from tenancy.registry.tiers import EffectiveTenant
 
-TENANT_TAG, ENV_TAG = "tenant-id", "environment"
 DATA_PORTS = (5432, 3306, 6379)
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 SEVERITY_ORDER = {HIGH: 0, MEDIUM: 1, LOW: 2}

@@ -25,6 +25,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tenancy.registry.naming import TENANT_COMPONENT_TYPE, tenant_prefix
 from tenancy.registry.project import config_from_stack_file, project_name
 
 ACCOUNT_ID = "123456789012"
@@ -105,7 +106,7 @@ class Recording:
 
     def tenant(self, environment: str, tenant_id: str) -> list[Registration]:
         """Every registration below a tenant's component."""
-        return self.descendants(self.component("tenancy:tenant:Tenant", f"{environment}-{tenant_id}").urn)
+        return self.descendants(self.component(TENANT_COMPONENT_TYPE, tenant_prefix(environment, tenant_id)).urn)
 
     def descendants(self, urn: str) -> list[Registration]:
         children: dict[str, list[Registration]] = {}
@@ -331,17 +332,30 @@ def run_program(program_dir: Path | str, stack: str = "dev", config: Optional[di
     program_dir = Path(program_dir).resolve()
     if config is None:
         config = config_from_stack_file(program_dir / f"Pulumi.{stack}.yaml")
+
+    def program() -> None:
+        _forget_modules_under(program_dir)
+        # Run the directory, as the CLI's language host does: its modules import from it.
+        runpy.run_path(str(program_dir), run_name="__main__")
+
+    return run_function(program, project_name(program_dir), stack, config, preview, stack_outputs, on_register)
+
+
+def run_function(program: Callable[[], None], project: str = "test", stack: str = "dev",
+                 config: Optional[dict[str, str]] = None, preview: bool = False,
+                 stack_outputs: Optional[dict[str, dict]] = None,
+                 on_register: Optional[Callable[[int], None]] = None) -> Recording:
+    """Run `program` (a callable that registers resources, such as one component) exactly as
+    `run_program` runs a whole program: the same mocks, monitor and recording."""
+    config = dict(config or {})
     region = config.get("aws:region", DEFAULT_REGION)
     monitor = RecordingMonitor(CloudMocks(region, stack_outputs, preview=preview), on_register)
 
     def run() -> Recording:
-        pulumi.runtime.set_mocks(monitor.mocks, project=project_name(program_dir), stack=stack,
-                                 preview=preview, monitor=monitor)
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         set_all_config(config, [])
-        _forget_modules_under(program_dir)
-        # Run the directory, as the CLI's language host does: its modules import from it.
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir), run_name="__main__")))
+            _sync_await(run_pulumi_func(program))
         except Exception as exc:
             exc.recording = Recording(monitor.registrations)  # what was registered before it failed
             raise

@@ -29,6 +29,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from tenancy.exits import CommandError
 from tenancy.plan.harness import Recording, Registration
+from tenancy.registry.naming import TENANT_TAG
 
 LEVELS = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY,
           "remediate": EnforcementLevel.REMEDIATE, "disabled": EnforcementLevel.DISABLED}
@@ -39,7 +40,6 @@ LEVEL_NAMES = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "manda
 SEVERITY_NAMES = {analyzer_pb2.POLICY_SEVERITY_LOW: "low", analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
                   analyzer_pb2.POLICY_SEVERITY_HIGH: "high", analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
                   analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "unspecified"}
-TENANT_TAG = "tenant-id"
 
 
 class PackError(CommandError):

@@ -22,14 +22,15 @@ import pulumi
 from tenancy.exits import CommandError, ExitCode
 from tenancy.plan.harness import Recording, Registration, run_program
 from tenancy.plan.policy_runner import PackError, PolicyReport, check, load_pack, read_pack_config
+from tenancy.registry.naming import PLATFORM_COMPONENT_TYPE as PLATFORM_COMPONENT
+from tenancy.registry.naming import TENANT_COMPONENT_TYPE as TENANT_COMPONENT
+from tenancy.registry.naming import TENANT_TAG
 from tenancy.registry.project import project_name
 from tenancy.registry.source import SourceError
 from tenancy.stacks.catalog import SCOPE_KEY, resolve_stack
 
 JSON_VERSION = 1
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "policies"  # this repository's pack
-TENANT_COMPONENT = "tenancy:tenant:Tenant"
-PLATFORM_COMPONENT = "tenancy:platform:Platform"
 
 
 class PlanError(CommandError):
@@ -98,7 +99,7 @@ class PlanResult:
         for component in rec.of_type(TENANT_COMPONENT):
             below = rec.descendants(component.urn)
             tags = component.inputs.get("tags") or {}
-            tenant_id = tags.get("tenant-id") or component.name
+            tenant_id = tags.get(TENANT_TAG) or component.name
             outputs = declared.get(tenant_id, {}) if isinstance(declared, dict) else {}
             out.append({
                 "id": tenant_id, "plan": outputs.get("plan", tags.get("tenant-plan")), "status": outputs.get("status"),

@@ -7,6 +7,8 @@ zone count decide the result; adding or removing another tenant cannot change it
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
+from functools import cache
 from ipaddress import IPv4Network
 
 VPC_ROLES = ("public", "app", "data")  # a whole VPC: the shared one, or an isolated tenant's
@@ -42,3 +44,25 @@ def carve(block: IPv4Network, roles: tuple[str, ...], az_count: int) -> dict[str
 
 def is_private(block: IPv4Network) -> bool:
     return any(block.subnet_of(r) for r in PRIVATE_RANGES)
+
+
+@dataclass(frozen=True)
+class SubnetLayout:
+    """The subnets cut from one block, as CIDR strings per role and zone (empty for a role the
+    block does not have: a dedicated slice has no public subnets)."""
+
+    block: str
+    public: tuple[str, ...] = ()
+    app: tuple[str, ...] = ()
+    data: tuple[str, ...] = ()
+
+    @property
+    def zones(self) -> int:
+        return len(self.data)
+
+
+@cache
+def subnet_layout(block: str, roles: tuple[str, ...], az_count: int) -> SubnetLayout:
+    """`carve` as a named, hashable value, computed once per block and zone count."""
+    carved = carve(IPv4Network(block), roles, az_count)
+    return SubnetLayout(block, **{role: tuple(str(c) for c in cidrs) for role, cidrs in carved.items()})

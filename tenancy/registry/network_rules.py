@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, carve, is_private
+from tenancy.registry.addressing import carve, is_private
 from tenancy.registry.models import Environment, Service, Tier
 from tenancy.registry.problems import Problem
 from tenancy.registry.settings import NetworkSettings
+from tenancy.registry.tiers import subnet_roles
 
 if TYPE_CHECKING:
     from tenancy.registry.problems import TenantSource
@@ -21,11 +22,6 @@ if TYPE_CHECKING:
 
 Layouts = dict[Environment, list[tuple[str, NetworkSettings]]]
 CIDR = ("network", "cidr")
-
-
-def subnet_roles(tier: Tier) -> tuple[str, ...]:
-    """An isolated tenant has a whole VPC; a dedicated one a slice of app and data subnets."""
-    return VPC_ROLES if tier is Tier.isolated else SLICE_ROLES
 
 
 def network_findings(loaded: list[tuple[EffectiveTenant, TenantSource]], layouts: Layouts) -> Iterator[Problem]:

@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, SubnetLayout, subnet_layout
 from tenancy.registry.models import DataIsolation, FullQuotas, Plan, Service, Status, Tenant, Tier
 
-Finding = tuple[tuple, str]  # (field path, message)
+RuleBreak = tuple[tuple, str]  # (field path, message): a plan rule the tenant breaks
 MIN_DATABASE_GIB = 20  # RDS's smallest gp3 volume
+
+
+@dataclass(frozen=True)
+class DatabaseStorage:
+    """A database of a tenant's own: allocated GiB, and the storage autoscaling ceiling."""
+
+    allocated_gib: int
+    max_gib: int
+
+
+def subnet_roles(tier: Tier) -> tuple[str, ...]:
+    """An isolated tenant has a whole VPC; a dedicated one a slice of app and data subnets."""
+    return VPC_ROLES if tier is Tier.isolated else SLICE_ROLES
 
 
 @dataclass(frozen=True)
@@ -52,14 +66,22 @@ class EffectiveTenant:
         return self.plan.default_monthly_budget if budget is None else budget
 
     @property
-    def database_storage(self) -> tuple[int, int]:
-        """(allocated, maximum) GiB of a database of its own: the plan's size, capped by the
-        tenant's storageLimit, which is also the autoscaling ceiling."""
+    def database_storage(self) -> DatabaseStorage:
+        """A database of its own: the plan's size, capped by the tenant's storageLimit, which is
+        also the autoscaling ceiling."""
         ceiling = max(MIN_DATABASE_GIB, int(self.quotas.storage_limit))
-        return min(self.plan.database.allocated_storage, ceiling), ceiling
+        return DatabaseStorage(allocated_gib=min(self.plan.database.allocated_storage, ceiling), max_gib=ceiling)
+
+    def subnet_layout(self, az_count: int) -> SubnetLayout | None:
+        """The subnets of its own network (None on the shared network), cut from its block by the
+        fixed rule: the one place a tenant's layout is computed."""
+        tier = self.services[Service.network]
+        if tier is Tier.shared or self.tenant.network is None:
+            return None
+        return subnet_layout(str(self.tenant.network.cidr), subnet_roles(tier), az_count)
 
 
-def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | None, list[Finding]]:
+def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | None, list[RuleBreak]]:
     """Apply the tenant's plan; return the effective tenant and every rule it breaks."""
     plan = plans.get(tenant.plan)
     if plan is None:
@@ -87,7 +109,7 @@ def _allowed(tiers) -> str:
     return ", ".join(t.value for t in tiers) or "none"
 
 
-def _rule_findings(tenant: Tenant, plan: Plan, eff: EffectiveTenant) -> Iterator[Finding]:
+def _rule_findings(tenant: Tenant, plan: Plan, eff: EffectiveTenant) -> Iterator[RuleBreak]:
     if eff.isolation not in plan.allowed_isolation:
         yield (("isolationLevel",),
                f"plan {tenant.plan!r} does not allow {eff.isolation.value!r}; "

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-Finding = tuple[tuple, str]
+FieldProblem = tuple[tuple, str]  # (field path, message)
 
 
 def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
@@ -87,9 +87,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def findings_from(exc: ValidationError, model: type[BaseModel]) -> list[Finding]:
+def findings_from(exc: ValidationError, model: type[BaseModel]) -> list[FieldProblem]:
     """One finding per pydantic error, located by its loc, worded for the person editing YAML."""
-    out: list[Finding] = []
+    out: list[FieldProblem] = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if p != "[key]")
         kind = err["type"]
