@@ -1,0 +1,2 @@
+"""The live audit: the account read through boto3 (read-only) and checked against the registry
+and the isolation rules."""

@@ -25,7 +25,7 @@ from tenancy.plan.policy_runner import PackError, PolicyReport, check, load_pack
 from tenancy.registry.naming import PLATFORM_COMPONENT_TYPE as PLATFORM_COMPONENT
 from tenancy.registry.naming import TENANT_COMPONENT_TYPE as TENANT_COMPONENT
 from tenancy.registry.naming import TENANT_TAG
-from tenancy.registry.project import project_name
+from tenancy.registry.project import project_name, validate_project
 from tenancy.registry.source import SourceError
 from tenancy.stacks.catalog import SCOPE_KEY, resolve_stack
 
@@ -159,6 +159,11 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
     if resolved is None:
         known = ", ".join(p.name[len("Pulumi."):-len(".yaml")] for p in sorted(project.glob("Pulumi.*.yaml")))
         raise PlanError(f"no stack {stack!r} in {project}: Pulumi.{stack}.yaml is missing (stacks: {known or 'none'})")
+    registry_dir = project / resolved.config.get("tenancy:registry", "tenants")
+    if (registry_dir / "plans.yaml").is_file():
+        # A tenancy project: its registry first, so a bad tenant file is reported where it is
+        # (file, line, tenant, field) and exits 1, like `tenancy validate`.
+        validate_project(project, registry_dir)
     stack_outputs = {}
     try:
         if resolved.platform_stack:
