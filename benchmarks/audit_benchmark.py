@@ -4,7 +4,10 @@ Absolute times depend on the machine, so the result that matters is the ratio to
 in the same run on the same account: one pass over the Resource Groups Tagging API, the listing the
 audit cannot avoid. `ratio` is how many such passes one audit costs.
 
-    .venv/bin/python -m benchmarks.audit_benchmark [--tenants 200] [--json]
+The tenants are copies of a template registry's prod tenants (default: the tests' own copy of the
+sample, `tests/fixtures/sample/tenants`, so the workload stays the same when a user edits `tenants/`).
+
+    .venv/bin/python -m benchmarks.audit_benchmark [--tenants 200] [--registry DIR] [--json]
 """
 
 from __future__ import annotations
@@ -13,22 +16,24 @@ import argparse
 import dataclasses
 import json
 import os
-import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.aws_account import build, moto_server
+from tenancy.registry.loader import Registry, load_registry
+from tenancy.registry.models import Network, Tier
 
-from tenancy.registry.loader import Registry, load_registry  # noqa: E402
-from tenancy.registry.models import Network, Tier  # noqa: E402
-
+# The tests' own copy of the sample project: a fixed mix of tiers, whatever a user does to tenants/.
+PROJECT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sample"
 ENV = "prod"
 
 
-def synthetic_tenants(count: int):
-    """`count` prod tenants, in the sample's mix of tiers, each with its own id and address block."""
-    sample = load_registry(ROOT / "tenants")
-    templates = [t for t in sample.in_environment(ENV)]
+def synthetic_tenants(count: int, registry_dir: Path = PROJECT / "tenants"):
+    """`count` prod tenants, in the template registry's mix of tiers, each with its own id and address block."""
+    sample = load_registry(registry_dir)
+    templates = list(sample.in_environment(ENV))
     out, dedicated, isolated = [], 0, 0
     for i in range(count):
         base = templates[i % len(templates)]
@@ -42,30 +47,30 @@ def synthetic_tenants(count: int):
     return sample, out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """These environment variables for the duration of the block (boto3 reads the endpoint from it)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
-def run(count: int) -> dict:
-    import logging
-
+def run(count: int, registry_dir: Path = PROJECT / "tenants") -> dict:
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from tenancy.audit.live import audit
-    from tests.audit.account import build
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench",
-                      AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="eu-west-1")
-    try:
+    with moto_server() as endpoint, _environment(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench",
+                                                 AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="eu-west-1"):
         session = boto3.Session(region_name="eu-west-1")
-        sample, tenants = synthetic_tenants(count)
+        sample, tenants = synthetic_tenants(count, registry_dir)
         started = time.perf_counter()
         build(session, tenants, ENV)
         build_seconds = time.perf_counter() - started
@@ -78,8 +83,6 @@ def run(count: int) -> dict:
         started = time.perf_counter()
         findings = audit(session, registry, ENV)
         audit_seconds = time.perf_counter() - started
-    finally:
-        server.stop()
     return {"tenants": count, "taggedResources": listed, "findings": len(findings),
             "buildSeconds": round(build_seconds, 3), "baselineSeconds": round(baseline, 4),
             "auditSeconds": round(audit_seconds, 3), "msPerTenant": round(1000 * audit_seconds / count, 2),
@@ -90,8 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--registry", type=Path, default=PROJECT / "tenants",
+                        help="the registry whose prod tenants are the templates (default: the tests' fixture)")
     args = parser.parse_args()
-    result = run(args.tenants)
+    result = run(args.tenants, args.registry)
     if args.json:
         print(json.dumps(result))
     else:

@@ -108,7 +108,7 @@ class Tenant(pulumi.ComponentResource):
             dashboard_name=naming.account_scoped_name(env, tenant.id), key_arn=key.arn,
             queue_name=queues.queue_name, dlq_name=queues.dlq_name, limits=tenant.plan.monitoring,
             database_id=self.database.identifier if self.database else None,
-            database_storage_gib=tenant.database_storage.max_gib,
+            database_storage_gib=tenant.database_storage.allocated_gib,
             cache_id=self.cache.group_id if self.cache else None), opts=child)
         tenant_budget(name, BudgetArgs(
             budget_name=naming.account_scoped_name(env, tenant.id), tenant_id=tenant.id,

@@ -44,8 +44,17 @@ def render_table(result: PlanResult) -> str:
             lines += [f"  {k}: {tenant['outputs'][k]}" for k in SUMMARY_OUTPUTS if tenant["outputs"].get(k)]
     elif not data["platform"]:
         lines.append(f"resources: {_counts(data['resourcesByType'])}")
-    lines += ["", *_policy_lines(data["policy"])]
+    lines += ["", *_constraint_lines(data["constraints"]), *_policy_lines(data["policy"])]
     return "\n".join(lines)
+
+
+def _constraint_lines(constraints: dict) -> list[str]:
+    breaches = constraints["breaches"]
+    if not breaches:
+        return ["provider and API constraints: PASSED"]
+    lines = [f"provider and API constraints: FAILED, {len(breaches)} values AWS or Kubernetes would refuse"]
+    lines += [f"  {b['name']} ({b['type']}): {b['field']} = {b['value']!r}: {b['rule']}" for b in breaches]
+    return lines + [""]
 
 
 def _policy_lines(policy: dict | None) -> list[str]:
@@ -74,7 +83,7 @@ def _md_escape(text: str) -> str:
 def render_markdown(result: PlanResult) -> str:
     data = result.as_json()
     policy = data["policy"]
-    icon = "✅" if not policy or policy["passed"] else "❌"
+    icon = "✅" if (not policy or policy["passed"]) and data["constraints"]["passed"] else "❌"
     verdict = "no policy pack" if not policy else (
         f"{'passed' if policy['passed'] else 'failed'}: {policy['mandatory']} mandatory, "
         f"{policy['advisory']} advisory violations")
@@ -82,7 +91,9 @@ def render_markdown(result: PlanResult) -> str:
              f"### {icon} tenancy plan: `{result.stack}`",
              "",
              f"Environment `{result.environment or '-'}`, scope `{result.scope or '-'}`, "
-             f"{data['resourceCount']} resources, policy {verdict}. Planned offline, without cloud credentials.",
+             f"{data['resourceCount']} resources, policy {verdict}, "
+             f"{len(data['constraints']['breaches'])} values AWS or Kubernetes would refuse. "
+             "Planned offline, without cloud credentials.",
              ""]
     header, rows = _rows(result)
     if rows:
@@ -97,6 +108,12 @@ def render_markdown(result: PlanResult) -> str:
             if shown:
                 lines += ["", *[f"- {k}: `{tenant['outputs'][k]}`" for k in shown]]
             lines += ["", "</details>", ""]
+    if data["constraints"]["breaches"]:
+        lines += ["#### Values AWS or Kubernetes would refuse", "", "| Resource | Type | Field | Value | Rule |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| `{_md_escape(b['name'])}` | `{b['type']}` | `{_md_escape(b['field'])}` | "
+                  f"`{_md_escape(b['value'])}` | {_md_escape(b['rule'])} |" for b in data["constraints"]["breaches"]]
+        lines.append("")
     if policy and policy["violations"]:
         lines += ["#### Policy violations", "", "| Level | Policy | Resource | Tenant | Problem | Fix |",
                   "|---|---|---|---|---|---|"]

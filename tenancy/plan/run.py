@@ -20,6 +20,7 @@ from typing import Optional
 import pulumi
 
 from tenancy.exits import CommandError, ExitCode
+from tenancy.plan.constraints import Breach, check_constraints
 from tenancy.plan.harness import Recording, Registration, run_program
 from tenancy.plan.policy_runner import PackError, PolicyReport, check, load_pack, read_pack_config
 from tenancy.registry.naming import PLATFORM_COMPONENT_TYPE as PLATFORM_COMPONENT
@@ -88,10 +89,12 @@ class PlanResult:
     report: Optional[PolicyReport]
     pack_name: Optional[str]
     pack_config: Optional[str]
+    constraints: list[Breach] = field(default_factory=list)  # what AWS or Kubernetes would refuse
 
     @property
     def exit_code(self) -> int:
-        return int(ExitCode.FAILED if self.report and self.report.mandatory else ExitCode.OK)
+        failed = (self.report and self.report.mandatory) or self.constraints
+        return int(ExitCode.FAILED if failed else ExitCode.OK)
 
     def tenants(self) -> list[dict]:
         rec, out = self.recording, []
@@ -141,6 +144,8 @@ class PlanResult:
                     "resourceName": v.resource_name, "urn": v.urn, "tenant": v.tenant, "message": v.message,
                     "remediation": v.remediation} for v in report.violations],
             },
+            "constraints": {"passed": not self.constraints,
+                            "breaches": [b.as_dict() for b in self.constraints]},
             "exitCode": self.exit_code,
         }
 
@@ -181,6 +186,8 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
     if pack_config is None:
         candidate = pack_dir / "config" / f"{environment or stack}.json"
         pack_config = candidate if candidate.exists() else None
+    progress.step("checking provider and API constraints")
+    breaches = check_constraints(rec)
     progress.step("checking the policy pack")
     try:
         pack = load_pack(pack_dir)
@@ -191,4 +198,4 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
     return PlanResult(stack=stack, project=project_name(project), environment=environment,
                       scope=rec.outputs.get("scope") or resolved.config.get(SCOPE_KEY), preview=preview,
                       recording=rec, report=report, pack_name=pack.name,
-                      pack_config=str(pack_config) if pack_config else None)
+                      pack_config=str(pack_config) if pack_config else None, constraints=breaches)

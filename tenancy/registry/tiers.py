@@ -14,10 +14,18 @@ MIN_DATABASE_GIB = 20  # RDS's smallest gp3 volume
 
 @dataclass(frozen=True)
 class DatabaseStorage:
-    """A database of a tenant's own: allocated GiB, and the storage autoscaling ceiling."""
+    """A database of a tenant's own: allocated GiB, and the storage autoscaling ceiling (None: no
+    autoscaling, when the tenant's limit leaves no room above the allocation)."""
 
     allocated_gib: int
-    max_gib: int
+    max_gib: int | None
+    limit_gib: int  # the tenant's storageLimit, at least MIN_DATABASE_GIB
+
+
+def autoscaling_ceiling(allocated_gib: int, limit_gib: int) -> int | None:
+    """RDS refuses a ceiling less than 10% above the allocation; below that, autoscaling is off.
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html)"""
+    return limit_gib if limit_gib * 10 >= allocated_gib * 11 else None
 
 
 def subnet_roles(tier: Tier) -> tuple[str, ...]:
@@ -69,8 +77,9 @@ class EffectiveTenant:
     def database_storage(self) -> DatabaseStorage:
         """A database of its own: the plan's size, capped by the tenant's storageLimit, which is
         also the autoscaling ceiling."""
-        ceiling = max(MIN_DATABASE_GIB, int(self.quotas.storage_limit))
-        return DatabaseStorage(allocated_gib=min(self.plan.database.allocated_storage, ceiling), max_gib=ceiling)
+        limit = max(MIN_DATABASE_GIB, int(self.quotas.storage_limit))
+        allocated = min(self.plan.database.allocated_storage, limit)
+        return DatabaseStorage(allocated, autoscaling_ceiling(allocated, limit), limit)
 
     def subnet_layout(self, az_count: int) -> SubnetLayout | None:
         """The subnets of its own network (None on the shared network), cut from its block by the

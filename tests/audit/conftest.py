@@ -1,38 +1,24 @@
-"""A moto server on loopback for the whole session, reset before each test."""
+"""A moto server on loopback for the whole session, reset before each test, and the fixture registry."""
 
 from __future__ import annotations
 
-import socket
 import urllib.request
-from pathlib import Path
 
 import boto3
 import pytest
 
+from benchmarks.aws_account import moto_server
 from tenancy.registry.loader import load_registry
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import REGISTRY
+
 REGION = "eu-west-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -52,4 +38,4 @@ def session(aws_env):
 
 @pytest.fixture(scope="session")
 def registry():
-    return load_registry(ROOT / "tenants")
+    return load_registry(REGISTRY)

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from benchmarks.aws_account import build, tagged_queue, tags_for
 from tenancy.audit.live import HIGH, MEDIUM, audit
 from tenancy.registry.naming import role_name
 
-from .account import build, tagged_queue, tags_for
-from .conftest import ROOT
+from ..conftest import PROJECT
 
 ENV = "prod"
 
@@ -173,8 +173,8 @@ def test_other_environments_are_not_judged(session, registry, account):
 
 
 def cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "tenancy", "audit", *args], cwd=ROOT, capture_output=True,
-                          text=True, env={"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"], **env})
+    return subprocess.run([sys.executable, "-m", "tenancy", "audit", *args], cwd=PROJECT, capture_output=True,
+                          text=True, env={"PATH": os.environ["PATH"], **env})
 
 
 def test_the_cli_exits_one_on_a_high_finding_and_prints_json(session, registry, account, aws_env):

@@ -9,7 +9,8 @@ import pytest
 
 from tenancy.plan.harness import Recording
 
-TENANTS = ["brightside", "northwind", "globex", "initech", "acme", "umbrella"]
+from .conftest import DEV_TENANTS as TENANTS
+
 OWNED = {
     "aws:kms/key:Key": "arn",
     "aws:sqs/queue:Queue": "arn",

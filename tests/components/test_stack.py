@@ -6,11 +6,14 @@ import pulumi
 import pytest
 
 from tenancy.plan.harness import Recording, plain, run_program
+from tenancy.registry.loader import load_registry
 
-from .conftest import ROOT, dev_config, run_dev
+from ..conftest import PROJECT, REGISTRY
+from .conftest import dev_config, run_dev
 
-POOLED = {"brightside", "northwind", "globex", "umbrella"}
-OWN_STACK = {"initech", "acme"}
+DEV = load_registry(REGISTRY).in_environment("dev")
+POOLED = {t.id for t in DEV if not t.has_own_stack}
+OWN_STACK = {t.id for t in DEV if t.has_own_stack}
 PLATFORM_STACK = "acme-org/tenancy/dev-platform"
 
 
@@ -25,11 +28,11 @@ def fingerprint(rec: Recording, tenant: str) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def platform_only() -> Recording:
-    return run_program(ROOT, "dev", dev_config(scope="platform"))
+    return run_program(PROJECT, "dev", dev_config(scope="platform"))
 
 
 def scoped(scope: str, platform_only: Recording) -> Recording:
-    return run_program(ROOT, "dev", dev_config(scope=scope, platformStack=PLATFORM_STACK),
+    return run_program(PROJECT, "dev", dev_config(scope=scope, platformStack=PLATFORM_STACK),
                        stack_outputs={PLATFORM_STACK: {"platform": platform_only.outputs["platform"]}})
 
 
@@ -65,12 +68,12 @@ def test_tenant_scope_deploys_one_tenant_on_the_referenced_platform(platform_onl
 
 @pytest.mark.parametrize("scope, message", [
     ("tenant/brightside", "brightside is a shared tenant; it deploys in the pool stack"),
-    ("tenant/nobody", "no such tenant in dev; tenants with their own stack: acme, initech"),
+    ("tenant/nobody", f"no such tenant in dev; tenants with their own stack: {', '.join(sorted(OWN_STACK))}"),
     ("everything", "is not one of all | platform | pool | tenant/<id>"),
 ])
 def test_bad_scopes_fail_before_anything_is_registered(scope, message):
     with pytest.raises(pulumi.RunError, match=message):
-        run_program(ROOT, "dev", dev_config(scope=scope, platformStack=PLATFORM_STACK))
+        run_program(PROJECT, "dev", dev_config(scope=scope, platformStack=PLATFORM_STACK))
 
 
 def test_scoped_stack_without_platform_stack_setting_is_refused():
@@ -78,12 +81,12 @@ def test_scoped_stack_without_platform_stack_setting_is_refused():
         run_dev(scope="pool")
 
 
-def test_invalid_registry_fails_the_program_with_every_problem_and_registers_nothing(own_registry):
-    (own_registry / "broken.yaml").write_text("id: broken\nname: B\nplan: gold\nenvironments: [dev]\n"
+def test_invalid_registry_fails_the_program_with_every_problem_and_registers_nothing(registry_dir):
+    (registry_dir / "broken.yaml").write_text("id: broken\nname: B\nplan: gold\nenvironments: [dev]\n"
                                               "billing: {costCenter: c}\n")
-    (own_registry / "acme.yaml").write_text((own_registry / "acme.yaml").read_text().replace("10.64.0.0/20", "10.0.0.0/20"))
+    (registry_dir / "acme.yaml").write_text((registry_dir / "acme.yaml").read_text().replace("10.64.0.0/20", "10.0.0.0/20"))
     with pytest.raises(pulumi.RunError) as info:
-        run_dev(registry=str(own_registry))
+        run_dev(registry=str(registry_dir))
     message = str(info.value)
     assert "(2 problems)" in message
     assert "broken.yaml:3: broken: plan: unknown plan 'gold'" in message
@@ -106,18 +109,18 @@ def test_outputs_give_each_tenant_what_its_applications_need(dev, registry):
     assert dev.outputs["tenants"]["brightside"]["namespace"] == "tenant-pool"
 
 
-def test_adding_or_removing_a_tenant_changes_no_other_tenant(dev, own_registry):
-    (own_registry / "hooli.yaml").write_text(
-        (own_registry / "acme.yaml").read_text().replace("acme", "hooli").replace("10.64.0.0/20", "10.80.0.0/20"))
-    (own_registry / "northwind.yaml").unlink()
-    changed = run_dev(registry=str(own_registry))
+def test_adding_or_removing_a_tenant_changes_no_other_tenant(dev, registry_dir):
+    (registry_dir / "hooli.yaml").write_text(
+        (registry_dir / "acme.yaml").read_text().replace("acme", "hooli").replace("10.64.0.0/20", "10.80.0.0/20"))
+    (registry_dir / "northwind.yaml").unlink()
+    changed = run_dev(registry=str(registry_dir))
     assert tenant_components(changed) == (POOLED | OWN_STACK | {"hooli"}) - {"northwind"}
     for tenant in (POOLED | OWN_STACK) - {"northwind"}:
         assert fingerprint(changed, tenant) == fingerprint(dev, tenant), tenant
 
 
 def test_prod_layout_has_a_nat_per_zone_and_multi_az_databases():
-    prod = run_program(ROOT, "prod")
+    prod = run_program(PROJECT, "prod")
     nats = [r for r in prod.of_type("aws:ec2/natGateway:NatGateway") if r.name.startswith("prod-platform")]
     assert len(nats) == 3
     assert all(r.input("multiAz") is True for r in prod.of_type("aws:rds/instance:Instance"))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
 from tenancy.registry.loader import load_registry
 
+from ..conftest import PROJECT, REGISTRY
 from .servers import Postgres, Redis
 
-ROOT = Path(__file__).resolve().parents[2]
 _databases = itertools.count()
 
 
@@ -45,7 +44,7 @@ def cache(redis_server):
 
 @pytest.fixture(scope="session")
 def dev_tenants():
-    return load_registry(ROOT / "tenants").in_environment("dev")
+    return load_registry(REGISTRY).in_environment("dev")
 
 
 @pytest.fixture(scope="session")
@@ -53,4 +52,4 @@ def dev():
     """The dev stack under mocks, to compare the ElastiCache users with the ACL."""
     from tenancy.plan.harness import run_program
 
-    return run_program(ROOT, "dev")
+    return run_program(PROJECT, "dev")

@@ -13,7 +13,7 @@ from tenancy.dataplane.apply import DataPlaneError, apply_cache_acl
 from tenancy.dataplane.redis_acl import AclRule, acl_rules, pooled_cache_tenants
 from tenancy.registry.naming import cache_user_id
 
-from .conftest import ROOT
+from ..conftest import PROJECT
 from .probe import probe_redis
 
 
@@ -38,8 +38,8 @@ def applied(cache, pooled):
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"], **(env or {})})
+    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=PROJECT, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], **(env or {})})
 
 
 def test_the_acl_and_the_elasticache_users_share_one_access_string(dev, pooled):

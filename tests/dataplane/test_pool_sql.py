@@ -16,7 +16,7 @@ from tenancy.dataplane.apply import DataPlaneError, bootstrap_database
 from tenancy.registry.models import DataIsolation, Status
 from tenancy.registry.naming import database_role
 
-from .conftest import ROOT
+from ..conftest import PROJECT
 from .probe import probe_postgres
 
 _ids = itertools.count()
@@ -77,8 +77,8 @@ def snapshot(server, name) -> dict:
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"], **(env or {})})
+    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=PROJECT, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], **(env or {})})
 
 
 def test_dry_run_prints_one_transaction_without_connecting_or_passwords():
@@ -232,7 +232,7 @@ def test_unreachable_server_and_bad_credentials_exit_two_with_a_clear_message(po
     assert "wrong-password" not in wrong.stderr
 
 
-def test_the_cli_applies_the_sample_registry_with_passwords_from_the_environment(database, dev_tenants):
+def test_the_cli_applies_the_registry_with_passwords_from_the_environment(database, dev_tenants):
     server, name = database
     pooled = [t for t in dev_tenants if t.data_isolation is not None]  # the pooled-database tenants
     env = {f"TENANCY_DB_PASSWORD_{t.id.upper()}": f"pw-{t.id}-secret" for t in pooled}

@@ -1,4 +1,4 @@
-"""Registry loading: the sample is valid; each kind of broken registry gets one precise message."""
+"""Registry loading: the fixture registry is valid; each kind of broken registry gets one precise message."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tenancy.registry.models import Service, Tier
 from tenancy.registry.problems import RegistryInvalid
 from tenancy.registry.settings import NetworkSettings
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import REGISTRY
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -38,8 +38,8 @@ VALID_ISOLATED = textwrap.dedent("""
 """).lstrip()
 
 
-def test_sample_registry_is_valid_and_resolves_tiers():
-    registry = load_registry(ROOT / "tenants")
+def test_fixture_registry_is_valid_and_resolves_tiers():
+    registry = load_registry(REGISTRY)
     by_id = {t.id: t for t in registry.tenants}
     assert len(by_id) >= 6
     assert by_id["brightside"].isolation is Tier.shared
@@ -52,7 +52,7 @@ def test_sample_registry_is_valid_and_resolves_tiers():
 
 
 def test_quotas_merge_tenant_values_over_plan_defaults():
-    registry = load_registry(ROOT / "tenants")
+    registry = load_registry(REGISTRY)
     acme = registry.get("acme")
     plan = registry.plans.plans["enterprise"]
     assert acme.quotas.max_users == 500  # from acme.yaml

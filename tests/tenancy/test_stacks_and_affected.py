@@ -1,4 +1,5 @@
-"""`tenancy stacks` and `tenancy affected` on a real temporary git repository."""
+"""`tenancy stacks` and `tenancy affected` on a real temporary git repository holding a copy of the
+tests' own project."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import pytest
 
 from tenancy.registry.loader import load_registry
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import PROJECT, REGISTRY
 
 
 def tenancy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=cwd, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          env={"PATH": "/usr/bin:/bin"})
 
 
 def git(repo: Path, *args: str) -> None:
@@ -27,13 +28,16 @@ def git(repo: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A git repository holding a copy of the project, with one commit."""
+    """A git repository holding a copy of the fixture project, with one commit. `affected` reads paths
+    only, so a README and a component module stand in for the repository's own."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "README.md", "requirements.txt"):
-        shutil.copy(ROOT / name, repo / name)
-    for name in ("components", "tenants"):
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py"):
+        shutil.copy(PROJECT / name, repo / name)
+    shutil.copytree(REGISTRY, repo / "tenants")
+    (repo / "README.md").write_text("# tenancy\n")
+    (repo / "components").mkdir()
+    (repo / "components" / "queues.py").write_text('"""A stand-in for a component module."""\n')
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
@@ -47,10 +51,10 @@ def affected(repo: Path, *extra: str) -> list[str]:
 
 
 def test_stacks_lists_each_environment_in_deployment_order():
-    result = tenancy("stacks", "--environment", "dev", "--format", "json", cwd=ROOT)
+    result = tenancy("stacks", "--environment", "dev", "--format", "json", cwd=PROJECT)
     assert result.returncode == 0
     entries = json.loads(result.stdout)["include"]
-    registry = load_registry(ROOT / "tenants")
+    registry = load_registry(REGISTRY)
     own = sorted(t.id for t in registry.in_environment("dev") if t.has_own_stack)
     assert [e["stack"] for e in entries] == ["dev-platform", "dev-pool", *[f"dev-{t}" for t in own]]
     assert entries[2] == {"stack": f"dev-{own[0]}", "environment": "dev", "scope": f"tenant/{own[0]}"}

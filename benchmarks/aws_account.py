@@ -1,17 +1,37 @@
-"""Build, with boto3, an account that conforms to the registry: what `pulumi up` would have made,
-reduced to what the audit reads (keys, roles, queues, secrets, networks, databases, caches)."""
+"""An AWS account on a moto server that conforms to the registry: what `pulumi up` would have made,
+reduced to what the audit reads (keys, roles, queues, secrets, networks, databases, caches), built
+with boto3. The audit benchmark and the audit tests (`tests/audit`) both build on it."""
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
+from benchmarks.ports import free_port
 from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, carve
 from tenancy.registry.models import Service, Tier
 from tenancy.registry.naming import key_alias, role_name
 
 SHARED_VPC = "10.0.0.0/16"
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port for the duration of the block: its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 @dataclass
@@ -51,6 +71,11 @@ def tagged_queue(sqs, name: str, tags: dict, attributes: dict | None = None) -> 
     return sqs.create_queue(QueueName=name, Attributes=attributes or {}, tags=tags)["QueueUrl"]
 
 
+def _queue_policy(role: str, queue_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": role}, "Action": "sqs:SendMessage", "Resource": queue_arn}]})
+
+
 def build(session, tenants, environment: str) -> Account:
     ec2, kms, sqs, iam = (session.client(s) for s in ("ec2", "kms", "sqs", "iam"))
     rds, elasticache, secrets = (session.client(s) for s in ("rds", "elasticache", "secretsmanager"))
@@ -74,15 +99,13 @@ def build(session, tenants, environment: str) -> Account:
         refs.key_arn = key["KeyMetadata"]["Arn"]
         kms.enable_key_rotation(KeyId=refs.key_arn)
         kms.create_alias(AliasName=key_alias(environment, tenant.id), TargetKeyId=refs.key_arn)
-        queue_policy = lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [  # noqa: E731
-            {"Effect": "Allow", "Principal": {"AWS": role}, "Action": "sqs:SendMessage", "Resource": arn}]})
         region = session.region_name
         dlq_arn = f"arn:aws:sqs:{region}:{account_id}:{environment}-{tenant.id}-dlq"
         dlq = tagged_queue(sqs, f"{environment}-{tenant.id}-dlq", tags,
-                           {"KmsMasterKeyId": refs.key_arn, "Policy": queue_policy(dlq_arn)})
+                           {"KmsMasterKeyId": refs.key_arn, "Policy": _queue_policy(role, dlq_arn)})
         queue_arn = f"arn:aws:sqs:{region}:{account_id}:{environment}-{tenant.id}-queue"
         queue = tagged_queue(sqs, f"{environment}-{tenant.id}-queue", tags, {
-            "KmsMasterKeyId": refs.key_arn, "Policy": queue_policy(queue_arn),
+            "KmsMasterKeyId": refs.key_arn, "Policy": _queue_policy(role, queue_arn),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})})
         refs.queue_urls = [queue, dlq]
         secrets.create_secret(Name=f"{environment}-{tenant.id}-db", SecretString="{}", KmsKeyId=refs.key_arn,
