@@ -9,20 +9,19 @@ this file, and then only because the sample itself no longer validates or plans 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from .cli import Result
+from .cli import tenancy as run_cli
 from .conftest import ROOT
 
 # Every stack of the sample (today dev and prod), one program run each.
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
 
 
-def tenancy(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin"})
+def tenancy(*args: str) -> Result:
+    return run_cli(*args, cwd=ROOT)
 
 
 def test_the_sample_validates():

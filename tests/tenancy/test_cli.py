@@ -8,12 +8,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..cli import Result, tenancy
 from ..conftest import PROJECT, REGISTRY
 
 
-def run(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin"})
+def run(*args: str, cwd: Path = PROJECT) -> Result:
+    return tenancy(*args, cwd=cwd)
+
+
+def test_the_real_entry_points_run_and_fail_without_a_traceback(registry_dir):
+    """`python -m tenancy` and the `tenancy` console script, each a new process, as a user runs them."""
+    script = Path(sys.executable).with_name("tenancy")
+    ok = subprocess.run([sys.executable, "-m", "tenancy", "validate"], cwd=PROJECT, capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip().endswith("tenants OK"), ok.stderr
+    (registry_dir / "broken.yaml").write_text("id: [\n")
+    bad = subprocess.run([str(script), "validate", "--registry", str(registry_dir)], capture_output=True, text=True)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "broken.yaml:" in bad.stderr and bad.stderr.rstrip().endswith("in the registry")
+    usage = subprocess.run([str(script), "no-such-command"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "invalid choice" in usage.stderr
 
 
 def test_validate_prints_count_and_exits_zero():

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tenancy.registry.loader import load_registry
 
+from ..cli import Result, tenancy
 from ..conftest import PROJECT, REGISTRY, ROOT
 
 PLAIN = ROOT / "tests" / "fixtures" / "plain_project"
@@ -23,9 +22,8 @@ POOLED = {t.id for t in DEV if not t.has_own_stack}
 OWN_STACK = sorted(t.id for t in DEV if t.has_own_stack)
 
 
-def plan(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tenancy", "plan", *args], cwd=cwd, capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin"})
+def plan(*args: str, cwd: Path = PROJECT) -> Result:
+    return tenancy("plan", *args, cwd=cwd)
 
 
 def plan_json(*args: str) -> tuple[int, dict]:

@@ -6,19 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tenancy.registry.loader import load_registry
 
+from ..cli import tenancy
 from ..conftest import PROJECT, REGISTRY
-
-
-def tenancy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tenancy", *args], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin"})
 
 
 def git(repo: Path, *args: str) -> None:
