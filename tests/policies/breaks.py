@@ -1,0 +1,89 @@
+"""Unit cases for the pack's policies: each takes a fresh compliant stack (world.py), breaks it (or
+reshapes it without breaking it), and says exactly what the policy must report.
+
+A case that the rule misses today, although its description claims it, is registered with
+`bypass=<why>`: it runs as a strict xfail, so it must keep failing until the rule is fixed (and then
+must lose its mark). Its expectation is written loosely (`Names`: a violation at this URN naming
+these things), so that any reasonable fix satisfies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+import pytest
+
+from .resources import Found, Stack, violations
+from .world import compliant
+
+
+@dataclass(frozen=True)
+class Names:
+    """Some violation at `urn` whose message mentions every fragment."""
+
+    urn: str
+    fragments: tuple[str, ...]
+
+
+Expected = Union[Found, list[Names]]
+
+
+@dataclass(frozen=True)
+class Case:
+    policy: str
+    build: Callable[[Stack], Expected]  # breaks (or reshapes) the stack in place; returns what must be reported
+    fails: bool  # a break (the policy must report it), or a compliant shape (it must not)
+    bypass: Optional[str] = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    tenants: tuple = ()  # extra tenants for the compliant stack: (id, plan, isolation)
+
+    @property
+    def id(self) -> str:
+        return f"{self.policy}:{self.build.__name__}"
+
+    def param(self):
+        # raises=AssertionError: a bypass must fail by its assertion, never by a broken case
+        marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"bypass: {self.bypass}")] \
+            if self.bypass else []
+        return pytest.param(self, id=self.id, marks=marks)
+
+    def run(self) -> None:
+        stack = compliant(list(self.tenants))
+        expected = self.build(stack)
+        found = violations(self.policy, stack, self.config)
+        if not self.fails:
+            assert expected in (None, []), f"{self.id}: a compliant shape expects nothing"
+            assert found == [], f"{self.policy} flagged a compliant shape: {found}"
+        elif expected and all(isinstance(e, Names) for e in expected):
+            for e in expected:
+                assert any(urn == e.urn and all(f in message for f in e.fragments) for message, urn in found), \
+                    f"{self.policy} did not report {e}; it reported {found}"
+        else:
+            assert expected, f"{self.id}: a break must expect at least one violation"
+            assert found == expected
+
+
+class Cases(list):
+    """The cases of one test module, registered by decorator."""
+
+    def fails(self, policy: str, bypass: Optional[str] = None, config: Optional[Mapping[str, Any]] = None,
+              tenants: tuple = ()) -> Callable:
+        def register(build: Callable[[Stack], Expected]):
+            self.append(Case(policy, build, True, bypass, dict(config or {}), tenants))
+            return build
+        return register
+
+    def passes(self, policy: str, tenants: tuple = ()) -> Callable:
+        def register(build: Callable[[Stack], Any]):
+            self.append(Case(policy, build, False, None, {}, tenants))
+            return build
+        return register
+
+    def params(self) -> list:
+        return [case.param() for case in self]
+
+    def caught(self) -> set[str]:
+        """The policies with at least one break they catch today."""
+        return {case.policy for case in self if case.fails and not case.bypass}
