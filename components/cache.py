@@ -45,6 +45,7 @@ class CacheUser(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class CacheArgs:
     group_id: str  # the replication and user group id, unique per account and region
+    default_user_id: str  # the disabled `default` user every user group must hold
     key_arn: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
@@ -65,13 +66,14 @@ class Cache(pulumi.ComponentResource):
     user_group_id: pulumi.Output[str]
 
     group_id: pulumi.Output[str]
+    node_ids: list[str]  # the member clusters, `<group>-001`..., for per-node metrics
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:cache:Cache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         group_id, user_ids = args.group_id, args.user_ids
         default_user = aws.elasticache.User(
-            f"{name}-default-user", user_id=f"{group_id}-default", user_name="default", engine=ENGINE,
+            f"{name}-default-user", user_id=args.default_user_id, user_name="default", engine=ENGINE,
             access_string=DISABLED_DEFAULT_USER,
             authentication_mode={"type": "password", "passwords": [password(f"{name}-default", child).result]},
             opts=child)
@@ -87,6 +89,7 @@ class Cache(pulumi.ComponentResource):
         nodes = 1 + args.replicas
         rg = aws.elasticache.ReplicationGroup(
             f"{name}-rg",
+            replication_group_id=group_id,
             description=f"{name} cache",
             engine=ENGINE,
             engine_version=args.engine_version,
@@ -107,6 +110,7 @@ class Cache(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
         )
+        self.node_ids = [f"{group_id}-{i:03d}" for i in range(1, nodes + 1)]  # ElastiCache's member names
         self.arn = rg.arn
         self.group_id = rg.id
         self.endpoint = rg.primary_endpoint_address

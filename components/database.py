@@ -30,6 +30,7 @@ class DatabaseSize:
 
 @dataclass(frozen=True)
 class DatabaseArgs:
+    identifier: str  # the RDS instance identifier, unique per account and region
     key_arn: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
@@ -65,6 +66,7 @@ class Database(pulumi.ComponentResource):
         master = password(name, child)
         instance = aws.rds.Instance(
             f"{name}-instance",
+            identifier=args.identifier,
             engine="postgres",
             engine_version=version,
             db_name=db_name,

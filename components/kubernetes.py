@@ -39,6 +39,23 @@ def kubernetes_provider(settings: StackSettings, name: str) -> Optional[k8s.Prov
                         enable_server_side_apply=True)
 
 
+DEFAULT_CPU, DEFAULT_MEMORY_MIB = 0.5, 512  # a container's limit when it sets none
+DEFAULT_REQUEST_CPU, DEFAULT_REQUEST_MEMORY_MIB = 0.1, 128
+
+
+def container_limits(quota: QuotaSpec) -> dict:
+    """A LimitRange item whose defaults never exceed its max (the API server refuses that):
+    defaultRequest <= default <= max, each capped by the quota."""
+    max_cpu_m, max_mem_mib = round(quota.cpu * 1000), round(quota.memory_gib * 1024)
+    default_cpu_m, default_mem_mib = min(round(DEFAULT_CPU * 1000), max_cpu_m), min(DEFAULT_MEMORY_MIB, max_mem_mib)
+    request_cpu_m = min(round(DEFAULT_REQUEST_CPU * 1000), default_cpu_m)
+    request_mem_mib = min(DEFAULT_REQUEST_MEMORY_MIB, default_mem_mib)
+    return {"type": "Container",
+            "default": {"cpu": f"{default_cpu_m}m", "memory": f"{default_mem_mib}Mi"},
+            "defaultRequest": {"cpu": f"{request_cpu_m}m", "memory": f"{request_mem_mib}Mi"},
+            "max": {"cpu": f"{max_cpu_m}m", "memory": f"{max_mem_mib}Mi"}}
+
+
 class TenantNamespace(pulumi.ComponentResource):
     """A namespace labelled with its owner and tier, pod security `restricted`, a ResourceQuota and
     LimitRange, and network policies: deny all, then allow within the namespace, DNS, HTTPS out of
@@ -57,11 +74,7 @@ class TenantNamespace(pulumi.ComponentResource):
         k8s.core.v1.ResourceQuota(f"{name}-quota", metadata={"name": "tenant-quota", "namespace": namespace},
                                   spec={"hard": quota.hard()}, opts=in_ns)
         k8s.core.v1.LimitRange(f"{name}-limits", metadata={"name": "tenant-limits", "namespace": namespace},
-                               spec={"limits": [{"type": "Container",
-                                                 "default": {"cpu": "500m", "memory": "512Mi"},
-                                                 "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                                                 "max": {"cpu": f"{quota.cpu:g}", "memory": f"{quota.memory_gib:g}Gi"}}]},
-                               opts=in_ns)
+                               spec={"limits": [container_limits(quota)]}, opts=in_ns)
         everything = {"podSelector": {}}
         policies = {
             "default-deny": {**everything, "policyTypes": ["Ingress", "Egress"]},

@@ -4,6 +4,7 @@ its own database and cache; a dashboard."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -28,7 +29,7 @@ class MonitoringArgs:
     limits: PlanMonitoring  # thresholds and retention from the tenant's plan
     database_id: Optional[pulumi.Input[str]] = None  # its own database, if any
     database_storage_gib: int = 0  # the size the free-storage alarm measures against
-    cache_id: Optional[pulumi.Input[str]] = None  # its own replication group, if any
+    cache_node_ids: Sequence[str] = ()  # the nodes of its own replication group, if any
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -58,10 +59,11 @@ class Monitoring(pulumi.ComponentResource):
                                       "Average", "GreaterThanThreshold", limits.database_cpu_percent)
             alarms["database-storage"] = ("AWS/RDS", "FreeStorageSpace", {"DBInstanceIdentifier": args.database_id},
                                           "Minimum", "LessThanThreshold", free_bytes)
-        if args.cache_id is not None:
-            alarms["cache-memory"] = ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage",
-                                      {"ReplicationGroupId": args.cache_id}, "Maximum", "GreaterThanThreshold",
-                                      limits.cache_memory_percent)
+        # ElastiCache publishes per node (CacheClusterId), never per replication group.
+        for node in args.cache_node_ids:
+            alarms[f"cache-memory-{node.rsplit('-', 1)[-1]}"] = (
+                "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": node}, "Maximum",
+                "GreaterThanThreshold", limits.cache_memory_percent)
         for label, (namespace, metric, dimensions, statistic, comparison, threshold) in alarms.items():
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{label}", alarm_description=f"{tenant_id}: {label}", namespace=namespace, metric_name=metric,

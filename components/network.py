@@ -19,6 +19,7 @@ from .context import Account
 from .policydoc import document
 
 ANYWHERE = "0.0.0.0/0"
+EPHEMERAL_PORTS = (1024, 65535)  # where replies arrive (https://docs.aws.amazon.com/vpc/latest/userguide/nacl-ephemeral-ports.html)
 
 
 def _zone(azs: pulumi.Input[list], index: int) -> pulumi.Output[str]:
@@ -49,6 +50,7 @@ def _private_subnets(name: str, role: str, vpc_id: pulumi.Input[str], cidrs: Seq
 @dataclass(frozen=True)
 class FlowLogsArgs:
     account: Account
+    role_name: str  # IAM role names are per account: carries the environment and the owner
     log_group_name: str
     retention_days: int
     vpc_id: pulumi.Input[str]
@@ -65,7 +67,7 @@ class FlowLogs(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         group = aws.cloudwatch.LogGroup(f"{name}-group", name=args.log_group_name, kms_key_id=args.key_arn,
                                         retention_in_days=args.retention_days, opts=child)
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=document([{
+        role = aws.iam.Role(f"{name}-role", name=args.role_name, assume_role_policy=document([{
             "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
             "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"aws:SourceAccount": args.account.account_id}}}]), opts=child)
@@ -87,6 +89,7 @@ class VpcArgs:
     zones: pulumi.Input[list]  # availability zone names, one per subnet index
     nat_layout: NatLayout
     key_arn: pulumi.Input[str]  # the owner's key, for the flow-log group
+    flow_log_role: str
     flow_log_group: str
     flow_log_retention_days: int
 
@@ -128,8 +131,8 @@ class Vpc(pulumi.ComponentResource):
         nat_ids = pulumi.Output.all(*[n.id for n in nats])
         app = _private_subnets(name, "app", vpc.id, layout.app, args.zones, nat_ids, child)
         data = _private_subnets(name, "data", vpc.id, layout.data, args.zones, None, child)
-        FlowLogs(f"{name}-flow-logs", FlowLogsArgs(args.account, args.flow_log_group, args.flow_log_retention_days,
-                                                   vpc.id, args.key_arn), opts=child)
+        FlowLogs(f"{name}-flow-logs", FlowLogsArgs(args.account, args.flow_log_role, args.flow_log_group,
+                                                   args.flow_log_retention_days, vpc.id, args.key_arn), opts=child)
 
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
@@ -172,8 +175,13 @@ class TenantSlice(pulumi.ComponentResource):
         # tenant's slice; the internet only outbound, through NAT.
         app_rules = [_acl_rule(100, block), _acl_rule(110, args.platform_cidr),
                      _acl_rule(120, args.vpc_cidr, "deny")]
+        # ACLs are stateless: replies to the app subnets' connections out (through NAT) come back
+        # from anywhere to an ephemeral port. Rule 120 has already kept every other slice out.
+        replies = [dict(rule_no=200 + i, protocol=protocol, action="allow", cidr_block=ANYWHERE,
+                        from_port=EPHEMERAL_PORTS[0], to_port=EPHEMERAL_PORTS[1])
+                   for i, protocol in enumerate(("tcp", "udp"))]
         aws.ec2.NetworkAcl(f"{name}-app-acl", vpc_id=args.vpc_id, subnet_ids=[s.id for s in app],
-                           ingress=app_rules, egress=app_rules + [_acl_rule(200, ANYWHERE)], opts=child)
+                           ingress=app_rules + replies, egress=app_rules + [_acl_rule(200, ANYWHERE)], opts=child)
         # Data subnets: their own slice only, both ways.
         aws.ec2.NetworkAcl(f"{name}-data-acl", vpc_id=args.vpc_id, subnet_ids=[s.id for s in data],
                            ingress=[_acl_rule(100, block)], egress=[_acl_rule(100, block)], opts=child)
@@ -192,15 +200,17 @@ class WorkloadSecurityGroup(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:network:WorkloadSecurityGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=vpc_id, description=f"{name} workloads",
-                                      egress=[], opts=child)
+        # Rules only as standalone resources: the provider's docs warn that inline rules on the same
+        # group flap. Creating the group revokes AWS's default allow-all egress rule.
+        group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=vpc_id, description=f"{name} workloads", opts=child)
         aws.vpc.SecurityGroupEgressRule(f"{name}-https", security_group_id=group.id, ip_protocol="tcp",
-                                        from_port=443, to_port=443, cidr_ipv4=ANYWHERE, opts=child)
+                                        from_port=443, to_port=443, cidr_ipv4=ANYWHERE,
+                                        description="HTTPS out (AWS APIs, through NAT)", opts=child)
         for port in ports:
             for i, cidr in enumerate(data_cidrs):
                 aws.vpc.SecurityGroupEgressRule(f"{name}-data-{port}-{i}", security_group_id=group.id,
-                                                ip_protocol="tcp", from_port=port, to_port=port,
-                                                cidr_ipv4=cidr, opts=child)
+                                                ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
+                                                description=f"port {port} to its own data subnet {cidr}", opts=child)
         self.id = group.id
         self.register_outputs({"id": self.id})
 
@@ -213,5 +223,5 @@ def service_security_group(name: str, *, vpc_id: pulumi.Input[str], port: int,
     for i, source in enumerate(sources):
         aws.vpc.SecurityGroupIngressRule(f"{name}-from-{i}", security_group_id=group.id, ip_protocol="tcp",
                                          from_port=port, to_port=port, referenced_security_group_id=source,
-                                         opts=opts)
+                                         description=f"port {port} from its owner's workloads", opts=opts)
     return group

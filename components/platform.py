@@ -19,12 +19,18 @@ from .kubernetes import QuotaSpec, TenantNamespace
 from .network import Vpc, VpcArgs, WorkloadSecurityGroup
 from .tagging import platform_tags, tagging
 
-PLATFORM_OWNER = "platform"
-
 
 def platform_layout(network: NetworkSettings) -> SubnetLayout:
     """The platform's own subnets, cut from `platformCidr` inside the shared VPC."""
     return subnet_layout(network.platform_cidr, VPC_ROLES, network.az_count)
+
+
+def first_zones(names: list[str], count: int) -> list[str]:
+    """The region's first `count` zones, or a clear stop if it has fewer."""
+    if len(names) < count:
+        raise pulumi.RunError(f"tenancy:network.azCount is {count}, but the region has only {len(names)} "
+                              f"available zones ({', '.join(sorted(names))}); lower azCount")
+    return sorted(names)[:count]
 
 
 class Platform(pulumi.ComponentResource):
@@ -36,24 +42,28 @@ class Platform(pulumi.ComponentResource):
         settings, pool, env = ctx.settings, ctx.settings.pool, ctx.environment
         network_settings = settings.network
         zones = aws.get_availability_zones_output(state="available").names.apply(
-            lambda names: sorted(names)[: network_settings.az_count])
-        key = Key(f"{name}-key", KeyArgs(ctx.account, env, PLATFORM_OWNER, protect=ctx.protect), opts=child)
+            lambda names: first_zones(names, network_settings.az_count))
+        key = Key(f"{name}-key", KeyArgs(ctx.account, env, naming.PLATFORM_OWNER, protect=ctx.protect), opts=child)
         layout = platform_layout(network_settings)
         network = Vpc(f"{name}-network", VpcArgs(
             account=ctx.account, cidr=network_settings.vpc_cidr, layout=layout, zones=zones,
             nat_layout=network_settings.nat_gateways, key_arn=key.arn,
-            flow_log_group=naming.flow_log_group(env, PLATFORM_OWNER),
+            flow_log_role=naming.flow_log_role(env, naming.PLATFORM_OWNER),
+            flow_log_group=naming.flow_log_group(env, naming.PLATFORM_OWNER),
             flow_log_retention_days=network_settings.flow_log_retention_days), opts=child)
         data_cidrs = list(layout.data)
         app = WorkloadSecurityGroup(f"{name}-pool-app", vpc_id=network.vpc_id, data_cidrs=data_cidrs,
                                     ports=(naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
         database = Database(f"{name}-pool-db", DatabaseArgs(
-            key_arn=key.arn, vpc_id=network.vpc_id, subnet_ids=network.data_subnet_ids, sources=[app.id],
+            identifier=naming.database_identifier(env, naming.POOL_OWNER), key_arn=key.arn, vpc_id=network.vpc_id,
+            subnet_ids=network.data_subnet_ids, sources=[app.id],
             size=DatabaseSize(pool.database_instance_class, pool.database_storage_gib, multi_az=env == "prod"),
             engine_version=settings.database_engine_version, db_name=POOLED_DB_NAME, protect=ctx.protect),
             opts=child)
         cache = Cache(f"{name}-pool-cache", CacheArgs(
-            group_id=naming.cache_group_id(env, "pool"), key_arn=key.arn, vpc_id=network.vpc_id,
+            group_id=naming.cache_group_id(env, naming.POOL_OWNER),
+            default_user_id=naming.cache_default_user_id(env, naming.POOL_OWNER),
+            key_arn=key.arn, vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids, sources=[app.id], node_type=pool.cache_node_type,
             replicas=pool.cache_replicas, engine_version=settings.cache_engine_version, protect=ctx.protect),
             opts=child)

@@ -12,17 +12,22 @@ from .policydoc import document
 
 MAX_RECEIVES = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
-DATA_ACTIONS = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                "sqs:PurgeQueue", "sqs:GetQueueAttributes"]
+# What the tenant's workload does with its messages. Only these are denied to other principals:
+# the provider reads the queue back (GetQueueAttributes, ListQueueTags) after every write, so a
+# deny on them would break every later refresh and update of the stack.
+MESSAGE_ACTIONS = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                   "sqs:PurgeQueue"]
+DATA_ACTIONS = [*MESSAGE_ACTIONS, "sqs:GetQueueAttributes"]  # what the tenant's role is granted
 
 
 def queue_policy_statements(queue_arn: pulumi.Input[str], role_arn: pulumi.Input[str]) -> list[dict]:
-    """Deny anything over plain HTTP; deny the data actions to every principal but the tenant's
-    role. Management actions stay with the account's administrators (so deploys keep working)."""
+    """Deny anything over plain HTTP; deny the message actions to every principal but the tenant's
+    role. Reading and managing the queue stays with the account's administrators (so deploys,
+    refreshes and the audit keep working)."""
     return [
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sqs:*",
          "Resource": queue_arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Sid": "DenyOtherPrincipals", "Effect": "Deny", "Principal": "*", "Action": DATA_ACTIONS,
+        {"Sid": "DenyOtherPrincipals", "Effect": "Deny", "Principal": "*", "Action": MESSAGE_ACTIONS,
          "Resource": queue_arn, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": role_arn}}},
         {"Sid": "TenantWorkloadUses", "Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": DATA_ACTIONS,
          "Resource": queue_arn},

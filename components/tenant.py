@@ -109,7 +109,7 @@ class Tenant(pulumi.ComponentResource):
             queue_name=queues.queue_name, dlq_name=queues.dlq_name, limits=tenant.plan.monitoring,
             database_id=self.database.identifier if self.database else None,
             database_storage_gib=tenant.database_storage.allocated_gib,
-            cache_id=self.cache.group_id if self.cache else None), opts=child)
+            cache_node_ids=self.cache.node_ids if self.cache else ()), opts=child)
         tenant_budget(name, BudgetArgs(
             budget_name=naming.account_scoped_name(env, tenant.id), tenant_id=tenant.id,
             monthly_usd=tenant.monthly_budget, topic_arn=monitoring.topic_arn,
@@ -170,6 +170,7 @@ class Tenant(pulumi.ComponentResource):
             own = Vpc(f"{name}-network", VpcArgs(
                 account=ctx.account, cidr=layout.block, layout=layout, zones=platform.availability_zones,
                 nat_layout=network.nat_gateways, key_arn=key.arn,
+                flow_log_role=naming.flow_log_role(ctx.environment, tenant.id),
                 flow_log_group=naming.flow_log_group(ctx.environment, tenant.id),
                 flow_log_retention_days=network.flow_log_retention_days), opts=child)
             vpc_id = own.vpc_id
@@ -193,7 +194,7 @@ class Tenant(pulumi.ComponentResource):
         else:
             storage = tenant.database_storage
             database = Database(f"{name}-db", DatabaseArgs(
-                key_arn=key.arn, vpc_id=placement.vpc_id, subnet_ids=placement.data_subnet_ids,
+                identifier=naming.database_identifier(ctx.environment, tenant.id), key_arn=key.arn, vpc_id=placement.vpc_id, subnet_ids=placement.data_subnet_ids,
                 sources=[placement.app_security_group_id],
                 size=DatabaseSize(tenant.plan.database.instance_class, storage.allocated_gib,
                                   multi_az=ctx.environment == "prod", max_allocated_storage_gib=storage.max_gib),
@@ -215,7 +216,8 @@ class Tenant(pulumi.ComponentResource):
         user = CacheUser(f"{name}-cache-user", user_id=user_id, tenant_id=tenant.id, enabled=enabled, opts=child)
         plan = tenant.plan.cache
         cache = Cache(f"{name}-cache", CacheArgs(
-            group_id=naming.cache_group_id(ctx.environment, tenant.id), key_arn=key.arn, vpc_id=placement.vpc_id,
+            group_id=naming.cache_group_id(ctx.environment, tenant.id),
+            default_user_id=naming.cache_default_user_id(ctx.environment, tenant.id), key_arn=key.arn, vpc_id=placement.vpc_id,
             subnet_ids=placement.data_subnet_ids, sources=[placement.app_security_group_id],
             node_type=plan.node_type, replicas=plan.replicas, engine_version=ctx.settings.cache_engine_version,
             user_ids=[user.user_id], protect=ctx.protect), opts=child)

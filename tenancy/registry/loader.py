@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tenancy.registry import naming
 from tenancy.registry.models import Environment, PlanCatalog, Tenant
 from tenancy.registry.network_rules import Layouts, network_findings
 from tenancy.registry.problems import Problem, RegistryInvalid, TenantSource, field_path
@@ -111,6 +112,7 @@ def load_registry(directory: Path | str, layouts: Layouts | None = None, default
         except ValidationError as exc:
             problems.extend(source.problem(name, loc, msg) for loc, msg in findings_from(exc, Tenant))
             continue
+        problems.extend(source.problem(tenant.id, ("id",), message) for message in id_problems(tenant.id))
         if tenant.id != stem:
             problems.append(source.problem(tenant.id, ("id",),
                                            f"the id must equal the file name; rename the file to {tenant.id}.yaml "
@@ -129,6 +131,32 @@ def load_registry(directory: Path | str, layouts: Layouts | None = None, default
     assert catalog is not None
     tenants = tuple(sorted((t for t, _ in loaded), key=lambda t: t.id))
     return Registry(directory=directory, plans=catalog, tenants=tenants)
+
+
+def id_problems(tenant_id: str) -> list[str]:
+    """Ids the program cannot deploy: colliding with a derived name, or too long for a name derived
+    from it in some environment (reserved ids are refused by the model)."""
+    problems = []
+    for suffix in naming.RESERVED_SUFFIXES:
+        if tenant_id.endswith(suffix):
+            owner = tenant_id[:-len(suffix)]
+            problems.append(f"an id ending in {suffix!r} collides with names the program derives for {owner!r} "
+                            f"(its {suffix.strip('-')} resources); choose another id")
+    for environment in Environment:
+        for what, name, limit, source in naming.id_derived_names(environment.value, tenant_id):
+            if len(name) > limit:
+                problems.append(f"too long: in {environment.value} its {what} {name!r} would be {len(name)} "
+                                f"characters, {source} allows {limit}; use at most "
+                                f"{len(tenant_id) - (len(name) - limit)} characters")
+                return problems  # the first that overflows says how long the id may be
+    return problems
+
+
+def max_tenant_id_length() -> int:
+    """The longest id every derived name accepts in every environment."""
+    probe = "x" * 32
+    return min(limit - (len(name) - len(probe)) for env in Environment
+               for _, name, limit, _ in naming.id_derived_names(env.value, probe))
 
 
 def _duplicate_ids(loaded: list[tuple[EffectiveTenant, TenantSource]]) -> list[Problem]:

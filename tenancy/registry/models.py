@@ -13,8 +13,12 @@ from typing import Annotated, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$"
-RESERVED_IDS = frozenset({"platform", "pool", "default", "system", "shared", "all"})
+from tenancy.registry.naming import RESERVED_IDS
+
+# Lowercase letters and digits in hyphen-separated words: no leading, trailing or double hyphen
+# (RDS and ElastiCache identifiers refuse "--"). The length budget comes from the names the
+# program derives from an id (`naming.id_derived_names`), checked by the loader.
+TENANT_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Strict(BaseModel):
@@ -65,6 +69,11 @@ class Service(str, Enum):
 
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
 NonNegativeNumber = Annotated[float, Field(ge=0)]
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+PositiveNumber = Annotated[float, Field(gt=0)]
+# What CloudWatch Logs accepts (PutRetentionPolicy).
+LogRetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                           2922, 3288, 3653]
 
 
 class Quotas(Strict):
@@ -72,7 +81,8 @@ class Quotas(Strict):
 
     max_users: Optional[NonNegativeInt] = Field(None, alias="maxUsers")
     max_projects: Optional[NonNegativeInt] = None
-    max_ai_requests: Optional[NonNegativeInt] = Field(None, alias="maxAIRequests")
+    # An API Gateway usage plan's quota must be positive: 0 would refuse every request.
+    max_ai_requests: Optional[PositiveInt] = Field(None, alias="maxAIRequests")
     storage_limit: Optional[NonNegativeNumber] = None
     compute_limit: Optional[Annotated[float, Field(gt=0)]] = None
     network_bandwidth: Optional[NonNegativeNumber] = None
@@ -83,7 +93,7 @@ class FullQuotas(Quotas):
 
     max_users: NonNegativeInt = Field(alias="maxUsers")
     max_projects: NonNegativeInt
-    max_ai_requests: NonNegativeInt = Field(alias="maxAIRequests")
+    max_ai_requests: PositiveInt = Field(alias="maxAIRequests")
     storage_limit: NonNegativeNumber
     compute_limit: Annotated[float, Field(gt=0)]
     network_bandwidth: NonNegativeNumber
@@ -91,7 +101,7 @@ class FullQuotas(Quotas):
 
 class Billing(Strict):
     cost_center: Annotated[str, Field(min_length=1, max_length=64)]
-    monthly_budget: Optional[NonNegativeNumber] = None
+    monthly_budget: Optional[PositiveNumber] = None  # AWS Budgets refuses a zero limit
     alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                                             description="an e-mail address such as finops@example.com")]] = []
 
@@ -127,8 +137,10 @@ class ServiceOverrides(Strict):
 class Tenant(Strict):
     """One file under tenants/: a tenant as the platform team writes it."""
 
-    id: Annotated[str, Field(pattern=TENANT_ID_PATTERN, description=(
-        "3-32 lowercase letters, digits and hyphens, starting and ending with a letter or digit"))]
+    id: Annotated[str, Field(pattern=TENANT_ID_PATTERN, min_length=3, max_length=32, description=(
+        "3-32 lowercase letters, digits and single hyphens, starting and ending with a letter or digit; "
+        "not 'pool' or 'platform', not ending in '-default', and short enough for every name derived "
+        "from it (tenancy validate says which)"))]
     name: Annotated[str, Field(min_length=1, max_length=128)]
     plan: Annotated[str, Field(min_length=1)]
     isolation_level: Optional[Tier] = None
@@ -189,8 +201,7 @@ class PlanApi(Strict):
 
 
 class PlanMonitoring(Strict):
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                                2557, 2922, 3288, 3653] = 30
+    log_retention_days: LogRetentionDays = 30
     oldest_message_age_seconds: Annotated[int, Field(gt=0)] = 900
     database_cpu_percent: Annotated[float, Field(gt=0, le=100)] = 80
     database_free_storage_percent: Annotated[float, Field(gt=0, lt=100)] = 10
@@ -210,7 +221,7 @@ class Plan(Strict):
     cache: PlanCache = PlanCache()
     api: PlanApi = PlanApi()
     monitoring: PlanMonitoring = PlanMonitoring()
-    default_monthly_budget: NonNegativeNumber = 100
+    default_monthly_budget: PositiveNumber = 100
 
 
 class PlanCatalog(Strict):

@@ -70,6 +70,11 @@ def app_log_group(environment: str, tenant_id: str) -> str:
     return f"{log_group_prefix(environment, tenant_id)}/app"
 
 
+def flow_log_role(environment: str, owner: str) -> str:
+    """The role VPC Flow Logs assume to write an owner's log group (IAM names are per account)."""
+    return f"tenancy-{environment}-{owner}-flow-logs"
+
+
 def flow_log_group(environment: str, owner: str) -> str:
     return f"{log_group_prefix(environment, owner)}/flow-logs"
 
@@ -86,3 +91,43 @@ def flags_application_name(environment: str) -> str:
 def cache_group_id(environment: str, owner: str) -> str:
     """Replication and user group ids, unique per account and region: the pool's owner is `pool`."""
     return f"{environment}-{owner}"
+
+
+def database_identifier(environment: str, owner: str) -> str:
+    """An RDS instance identifier (unique per account and region): the pool's owner is `pool`."""
+    return f"{environment}-{owner}"
+
+
+def cache_default_user_id(environment: str, owner: str) -> str:
+    """The disabled `default` user every ElastiCache user group must hold."""
+    return f"{cache_group_id(environment, owner)}-default"
+
+
+# Owners the platform itself uses in names a tenant's id would otherwise produce too
+# (`dev-pool` is the pooled cache and database, `tenant-pool` the pooled namespace, `platform` the
+# platform's key alias, log groups and flow-log role).
+POOL_OWNER, PLATFORM_OWNER = "pool", "platform"
+RESERVED_IDS = frozenset({POOL_OWNER, PLATFORM_OWNER, "default", "system", "shared", "all"})
+# Suffixes the program appends to an owner's names: an id ending in one collides with another
+# owner's name (`pool-default` would be `dev-pool`'s default cache user, `acme-flow-logs`'s role
+# would be acme's flow-log role).
+RESERVED_SUFFIXES = ("-default", "-flow-logs")
+
+
+def id_derived_names(environment: str, tenant_id: str) -> list[tuple[str, str, int, str]]:
+    """Every name the program builds from a tenant id that AWS, Kubernetes or PostgreSQL bound in
+    length: (what, name, maximum length, source). The registry refuses an id that overflows one in
+    any environment, so the id budget is derived here, not fixed."""
+    return [
+        ("IAM role", role_name(environment, tenant_id), 64, "IAM CreateRole"),
+        ("flow-log IAM role", flow_log_role(environment, tenant_id), 64, "IAM CreateRole"),
+        ("ElastiCache user id", cache_user_id(environment, tenant_id), 40, "ElastiCache CreateUser"),
+        ("ElastiCache replication group id", cache_group_id(environment, tenant_id), 40,
+         "ElastiCache CreateReplicationGroup"),
+        ("ElastiCache default user id", cache_default_user_id(environment, tenant_id), 40, "ElastiCache CreateUser"),
+        ("RDS instance identifier", database_identifier(environment, tenant_id), 63, "RDS CreateDBInstance"),
+        ("Kubernetes namespace", namespace_name(tenant_id), 63, "Kubernetes RFC 1123 label"),
+        ("PostgreSQL role", database_role(tenant_id), 63, "PostgreSQL NAMEDATALEN"),
+        ("budget name", account_scoped_name(environment, tenant_id), 100, "AWS Budgets"),
+        ("AppConfig environment", tenant_id, 64, "AppConfig CreateEnvironment"),
+    ]

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from tenancy.registry.models import Environment, Strict
+from tenancy.registry.models import Environment, LogRetentionDays, Strict
 
 CONFIG_NAMESPACE = "tenancy"
 
@@ -30,9 +30,11 @@ class NetworkSettings(Strict):
 
     vpc_cidr: str = "10.0.0.0/16"
     platform_cidr: str = "10.0.0.0/18"
-    az_count: Annotated[int, Field(ge=1, le=6)] = 2
+    # At least two: an RDS DB subnet group spans two zones (CreateDBSubnetGroup). At most six,
+    # the most any region has; the program stops with a clear message if the region has fewer.
+    az_count: Annotated[int, Field(ge=2, le=6)] = 2
     nat_gateways: NatLayout = NatLayout.single
-    flow_log_retention_days: Annotated[int, Field(ge=1)] = 90
+    flow_log_retention_days: LogRetentionDays = 90
 
     @field_validator("vpc_cidr", "platform_cidr")
     @classmethod

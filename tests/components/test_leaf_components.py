@@ -74,7 +74,7 @@ def test_a_key_without_users_names_no_workload():
 def test_vpc_cuts_exactly_its_layout_and_only_app_subnets_route_out(nat, expected):
     layout = subnet_layout("10.64.0.0/20", VPC_ROLES, 2)
     rec = alone(lambda: Vpc("v", VpcArgs(ACCOUNT, "10.64.0.0/20", layout, ZONES, nat, "arn:key",
-                                         "/tenancy/dev/acme/flow-logs", 30)))
+                                         "tenancy-dev-acme-flow-logs", "/tenancy/dev/acme/flow-logs", 30)))
     cidrs = {r.name: r.input("cidrBlock") for r in rec.of_type("aws:ec2/subnet:Subnet")}
     assert sorted(cidrs.values()) == sorted(layout.public + layout.app + layout.data)
     assert all(IPv4Network(c).subnet_of(IPv4Network("10.64.0.0/20")) for c in cidrs.values())
@@ -98,7 +98,11 @@ def test_slice_data_acl_admits_only_its_own_block_and_app_acl_denies_the_rest_of
     assert [(r["action"], r["cidrBlock"]) for r in data.input("egress")] == [("allow", "10.0.64.0/24")]
     app = sorted(acls["s-app-acl"].input("ingress"), key=lambda r: r["ruleNo"])
     assert [(r["action"], r["cidrBlock"]) for r in app] == [
-        ("allow", "10.0.64.0/24"), ("allow", "10.0.0.0/18"), ("deny", "10.0.0.0/16")]
+        ("allow", "10.0.64.0/24"), ("allow", "10.0.0.0/18"), ("deny", "10.0.0.0/16"),
+        ("allow", "0.0.0.0/0"), ("allow", "0.0.0.0/0")]
+    # ACLs are stateless: replies through NAT arrive from anywhere on ephemeral ports, and only there
+    replies = app[3:]
+    assert {(r["protocol"], r["fromPort"], r["toPort"]) for r in replies} == {("tcp", 1024, 65535), ("udp", 1024, 65535)}
     assert not rec.of_type("aws:ec2/vpc:Vpc")  # a slice never makes a VPC
 
 
@@ -115,7 +119,7 @@ def test_workload_group_admits_nothing_and_reaches_only_https_and_its_data_subne
 @pytest.mark.parametrize("protect", [True, False])
 def test_database_alone_is_private_encrypted_with_the_given_key_and_admits_only_its_sources(protect):
     rec = alone(lambda: Database("d", DatabaseArgs(
-        key_arn="arn:key", vpc_id="vpc-1", subnet_ids=["s-1", "s-2"], sources=["sg-app"],
+        identifier="dev-acme", key_arn="arn:key", vpc_id="vpc-1", subnet_ids=["s-1", "s-2"], sources=["sg-app"],
         size=DatabaseSize("db.t4g.medium", 50, multi_az=False, max_allocated_storage_gib=100),
         engine_version="16.4", protect=protect)))
     db = one(rec, "aws:rds/instance:Instance")
@@ -131,7 +135,7 @@ def test_database_alone_is_private_encrypted_with_the_given_key_and_admits_only_
 
 def test_cache_alone_disables_default_user_and_holds_only_the_given_members():
     rec = alone(lambda: Cache("c", CacheArgs(
-        group_id="dev-acme", key_arn="arn:key", vpc_id="vpc-1", subnet_ids=["s-1"], sources=["sg-app"],
+        group_id="dev-acme", default_user_id="dev-acme-default", key_arn="arn:key", vpc_id="vpc-1", subnet_ids=["s-1"], sources=["sg-app"],
         node_type="cache.t4g.small", replicas=1, engine_version="7.1", user_ids=["dev-acme"])))
     default = next(u for u in rec.of_type("aws:elasticache/user:User") if u.input("userName") == "default")
     assert default.input("accessString") == "off -@all"

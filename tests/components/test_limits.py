@@ -81,9 +81,12 @@ def test_log_group_and_topic_are_encrypted_with_the_tenant_key_and_alarms_reach_
     expected = {"dlq-not-empty", "oldest-message"}
     if tenant in ("globex", "initech", "acme"):
         expected |= {"database-cpu", "database-storage"}
-    if tenant in ("initech", "acme"):
-        expected |= {"cache-memory"}
+    groups = of(dev, tenant, "aws:elasticache/replicationGroup:ReplicationGroup")
+    # ElastiCache publishes memory per node (CacheClusterId `<group>-001`...), never per group.
+    nodes = [f"{g.input('replicationGroupId')}-{i:03d}" for g in groups for i in range(1, int(g.input("numCacheClusters")) + 1)]
+    expected |= {f"cache-memory-{node.rsplit('-', 1)[1]}" for node in nodes}
     assert set(alarms) == expected
+    assert sorted(a.input("dimensions")["CacheClusterId"] for n, a in alarms.items() if n.startswith("cache-")) == nodes
     assert all(a.input("alarmActions") == [topic.outputs["arn"]] for a in alarms.values())
     queues = {q.name.rsplit("-", 1)[1]: q.outputs["name"] for q in of(dev, tenant, "aws:sqs/queue:Queue")}
     assert alarms["dlq-not-empty"].input("dimensions") == {"QueueName": queues["dlq"]}
@@ -91,6 +94,10 @@ def test_log_group_and_topic_are_encrypted_with_the_tenant_key_and_alarms_reach_
     assert alarms["oldest-message"].input("threshold") == effective.plan.monitoring.oldest_message_age_seconds
     if "database-cpu" in alarms:
         assert alarms["database-cpu"].input("threshold") == effective.plan.monitoring.database_cpu_percent
+        # free storage is measured against what is allocated now, not the autoscaling ceiling
+        (db,) = of(dev, tenant, "aws:rds/instance:Instance")
+        percent = effective.plan.monitoring.database_free_storage_percent
+        assert alarms["database-storage"].input("threshold") == db.input("allocatedStorage") * percent / 100 * 1024 ** 3
     assert len(of(dev, tenant, "aws:cloudwatch/dashboard:Dashboard")) == 1
 
 

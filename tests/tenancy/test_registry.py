@@ -157,7 +157,7 @@ def test_reserved_and_malformed_ids(registry_dir):
     write(registry_dir, "Bad_Id.yaml", "id: Bad_Id\nname: P\nplan: starter\nenvironments: [dev]\nbilling: {costCenter: c}\n")
     messages = {p.tenant: p.message for p in problems_of(registry_dir) if p.field == "id"}
     assert "reserved" in messages["pool"]
-    assert messages["Bad_Id"].startswith("must be 3-32 lowercase letters, digits and hyphens")
+    assert messages["Bad_Id"].startswith("must be 3-32 lowercase letters, digits and single hyphens")
 
 
 def test_overlapping_isolated_vpcs_are_reported_once_naming_the_other_tenant(registry_dir):
