@@ -39,6 +39,7 @@ class DeployContext:
     settings: StackSettings
     account: Account
     kubernetes: Optional[pulumi.ProviderResource]  # None: Kubernetes resources are skipped
+    oidc_provider_arn: Optional[pulumi.Output[str]] = None  # the cluster's IAM OIDC provider (IRSA)
 
     @property
     def environment(self) -> str:
@@ -65,4 +66,13 @@ def create_context(settings: StackSettings, kubernetes: Optional[pulumi.Provider
     region = pulumi.Config("aws").require("region")
     identity = aws.get_caller_identity_output()
     return DeployContext(settings=settings, account=Account(identity.account_id, region, partition_of(region)),
-                         kubernetes=kubernetes)
+                         kubernetes=kubernetes, oidc_provider_arn=oidc_provider(settings))
+
+
+def oidc_provider(settings: StackSettings) -> Optional[pulumi.Output[str]]:
+    """The IAM OIDC provider of the cluster's issuer, looked up: the preview stops with the
+    provider's own error if it does not exist (create it with the cluster: `eksctl utils
+    associate-iam-oidc-provider`, or the EKS module you use), instead of IAM refusing every role."""
+    if settings.kubernetes is None:
+        return None
+    return aws.iam.get_open_id_connect_provider_output(url=f"https://{settings.kubernetes.oidc_issuer}").arn

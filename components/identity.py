@@ -21,6 +21,7 @@ class IdentityArgs:
     namespace: str
     service_account: str
     oidc_issuer: str | None = None  # the cluster's IRSA issuer; None: EKS Pod Identity
+    oidc_provider_arn: pulumi.Input[str] | None = None  # the IAM OIDC provider of that issuer, looked up
 
 
 def trust_statements(args: IdentityArgs) -> list[dict]:
@@ -30,7 +31,9 @@ def trust_statements(args: IdentityArgs) -> list[dict]:
     subject = f"system:serviceaccount:{namespace}:{service_account}"
     if args.oidc_issuer is not None:
         issuer = args.oidc_issuer
-        provider = args.account.arn("iam", f"oidc-provider/{issuer}", region=False)
+        # IAM refuses a trust policy naming a federated principal that does not exist, so the
+        # provider's ARN comes from a lookup (`oidc_provider`), never from a formula.
+        provider = args.oidc_provider_arn or args.account.arn("iam", f"oidc-provider/{issuer}", region=False)
         return [{"Effect": "Allow", "Principal": {"Federated": provider},
                  "Action": "sts:AssumeRoleWithWebIdentity",
                  "Condition": {"StringEquals": {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}}}]

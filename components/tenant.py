@@ -86,7 +86,7 @@ class Tenant(pulumi.ComponentResource):
         kube = ctx.settings.kubernetes
         identity = WorkloadIdentity(f"{name}-identity", IdentityArgs(
             account, naming.role_name(env, tenant.id), namespace, service_account_name,
-            oidc_issuer=kube.oidc_issuer if kube else None), opts=child)
+            oidc_issuer=kube.oidc_issuer if kube else None, oidc_provider_arn=ctx.oidc_provider_arn), opts=child)
         key = Key(f"{name}-key", KeyArgs(account, env, tenant.id, user_arns=[identity.role_arn], protect=ctx.protect),
                   opts=child)
         placement = self._place(key)

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from .cli import Result
-from .cli import tenancy as run_cli
 from .conftest import ROOT
+from .run_cli import Result
+from .run_cli import tenancy as run_cli
 
 # Every stack of the sample (today dev and prod), one program run each.
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))

@@ -29,6 +29,7 @@ cmd_stack_config = _lazy("stacks", "cmd_stack_config")
 cmd_db_bootstrap = _lazy("dataplane", "cmd_db_bootstrap")
 cmd_cache_acl = _lazy("dataplane", "cmd_cache_acl")
 cmd_audit = _lazy("audit", "cmd_audit")
+cmd_capacity = _lazy("capacity", "cmd_capacity")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy-pack", help="policy pack directory (default: the project's policies/, else tenancy's)")
     p.add_argument("--policy-config", help="--policy-pack-config file (default: <pack>/config/<environment>.json)")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("capacity", help="what a stack needs of the account's service quotas, and how many "
+                                        "more tenants of each tier fit")
+    p.add_argument("--stack", default="dev", help="a stack with a Pulumi.<stack>.yaml, or <env>-platform|pool|<id>")
+    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_capacity)
 
     p = sub.add_parser("stacks", help="the stacks the registry needs, in deployment order")
     p.add_argument("--environment", choices=[e.value for e in Environment], help="default: every environment")

@@ -137,6 +137,12 @@ class CloudMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
                     "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}
+        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            # like an account whose cluster's provider exists (`pulumi preview` would fail otherwise)
+            host = str(args.args.get("url", "")).removeprefix("https://")
+            arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+            return {"arn": arn, "url": host, "id": arn, "clientIdLists": ["sts.amazonaws.com"],
+                    "thumbprintLists": [], "tags": {}}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{z}" for z in "abcdef"]
             return {"names": names, "zoneIds": [f"euw1-az{i}" for i in range(1, 7)], "id": self.region}

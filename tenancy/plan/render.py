@@ -44,8 +44,22 @@ def render_table(result: PlanResult) -> str:
             lines += [f"  {k}: {tenant['outputs'][k]}" for k in SUMMARY_OUTPUTS if tenant["outputs"].get(k)]
     elif not data["platform"]:
         lines.append(f"resources: {_counts(data['resourcesByType'])}")
-    lines += ["", *_constraint_lines(data["constraints"]), *_policy_lines(data["policy"])]
+    lines += ["", *_constraint_lines(data["constraints"]), *_capacity_lines(data["capacity"]),
+              *_policy_lines(data["policy"])]
     return "\n".join(lines)
+
+
+def _capacity_lines(capacity: dict | None) -> list[str]:
+    if capacity is None:
+        return []
+    over = [q for q in capacity["quotas"] if q["used"] > q["limit"]]
+    fits = ", ".join(f"{n} more {tier}" for tier, n in capacity["moreTenantsFit"].items())
+    lines = [f"account quotas: {'PASSED' if not over else 'FAILED'}" + (f" ({fits} would fit)" if fits else "")]
+    for q in over:
+        where = f" ({q['scope']} {q['scopeId']})" if q["scopeId"] else ""
+        ask = f"request quota {q['code']}" if q["code"] else "request it in Service Quotas or from support"
+        lines.append(f"  {q['quota']}{where}: needs {q['used']}, {q['limit']} available; {ask}")
+    return lines
 
 
 def _constraint_lines(constraints: dict) -> list[str]:
@@ -113,6 +127,13 @@ def render_markdown(result: PlanResult) -> str:
                   "|---|---|---|---|---|"]
         lines += [f"| `{_md_escape(b['name'])}` | `{b['type']}` | `{_md_escape(b['field'])}` | "
                   f"`{_md_escape(b['value'])}` | {_md_escape(b['rule'])} |" for b in data["constraints"]["breaches"]]
+        lines.append("")
+    capacity = data["capacity"]
+    if capacity and not capacity["passed"]:
+        lines += ["#### Account quotas this plan exceeds", "", "| Quota | Scope | Needs | Available | Code |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {q['quota']} | {q['scope']} {_md_escape(q['scopeId'])} | {q['used']} | {q['limit']} | "
+                  f"`{q['code'] or '-'}` |" for q in capacity["quotas"] if q["used"] > q["limit"]]
         lines.append("")
     if policy and policy["violations"]:
         lines += ["#### Policy violations", "", "| Level | Policy | Resource | Tenant | Problem | Fix |",

@@ -9,6 +9,7 @@ StackReference, as a deployment in order would.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from typing import Optional
 import pulumi
 
 from tenancy.exits import CommandError, ExitCode
+from tenancy.plan.capacity import Capacity, capacity
 from tenancy.plan.constraints import Breach, check_constraints
 from tenancy.plan.harness import Recording, Registration, run_program
 from tenancy.plan.policy_runner import PackError, PolicyReport, check, load_pack, read_pack_config
@@ -90,10 +92,12 @@ class PlanResult:
     pack_name: Optional[str]
     pack_config: Optional[str]
     constraints: list[Breach] = field(default_factory=list)  # what AWS or Kubernetes would refuse
+    capacity: Optional[Capacity] = None  # what the plan needs of the account's service quotas
 
     @property
     def exit_code(self) -> int:
-        failed = (self.report and self.report.mandatory) or self.constraints
+        failed = (self.report and self.report.mandatory) or self.constraints or (
+            self.capacity is not None and self.capacity.exceeded)
         return int(ExitCode.FAILED if failed else ExitCode.OK)
 
     def tenants(self) -> list[dict]:
@@ -144,10 +148,25 @@ class PlanResult:
                     "resourceName": v.resource_name, "urn": v.urn, "tenant": v.tenant, "message": v.message,
                     "remediation": v.remediation} for v in report.violations],
             },
+            "capacity": self.capacity.as_dict() if self.capacity else None,
             "constraints": {"passed": not self.constraints,
                             "breaches": [b.as_dict() for b in self.constraints]},
             "exitCode": self.exit_code,
         }
+
+
+def raised_quotas(config: dict[str, str]) -> dict[str, int]:
+    """`tenancy:quotas` of the stack's config (JSON, as the engine hands objects over)."""
+    raw = config.get("tenancy:quotas")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise PlanError(f"tenancy:quotas is not a mapping of quota codes to numbers: {raw!r}") from None
+    if not isinstance(value, dict):
+        raise PlanError(f"tenancy:quotas is not a mapping of quota codes to numbers: {raw!r}")
+    return {str(k): int(v) for k, v in value.items()}
 
 
 def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: bool = False,
@@ -188,6 +207,7 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
         pack_config = candidate if candidate.exists() else None
     progress.step("checking provider and API constraints")
     breaches = check_constraints(rec)
+    account = capacity(rec, raised_quotas(resolved.config))
     progress.step("checking the policy pack")
     try:
         pack = load_pack(pack_dir)
@@ -198,4 +218,5 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
     return PlanResult(stack=stack, project=project_name(project), environment=environment,
                       scope=rec.outputs.get("scope") or resolved.config.get(SCOPE_KEY), preview=preview,
                       recording=rec, report=report, pack_name=pack.name,
-                      pack_config=str(pack_config) if pack_config else None, constraints=breaches)
+                      pack_config=str(pack_config) if pack_config else None, constraints=breaches,
+                      capacity=account)

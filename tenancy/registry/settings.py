@@ -116,6 +116,9 @@ class StackSettings(Strict):
     protect_stateful_resources: bool = Field(
         True, description="protect databases, caches, keys and secrets; lift only for throwaway stacks"
     )
+    # Service quotas AWS has raised for this account and region, by code or name
+    # ({"L-0263D0A3": 10}); the plan's capacity check uses them instead of the defaults.
+    quotas: dict[str, Annotated[int, Field(gt=0)]] = {}
     database_engine_version: str = "16"
     cache_engine_version: str = "7.1"
 

@@ -12,8 +12,8 @@ import pytest
 
 from tenancy.registry.loader import load_registry
 
-from ..cli import tenancy
 from ..conftest import PROJECT, REGISTRY
+from ..run_cli import tenancy
 
 
 def git(repo: Path, *args: str) -> None:

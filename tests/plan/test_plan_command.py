@@ -11,8 +11,8 @@ import pytest
 
 from tenancy.registry.loader import load_registry
 
-from ..cli import Result, tenancy
 from ..conftest import PROJECT, REGISTRY, ROOT
+from ..run_cli import Result, tenancy
 
 PLAIN = ROOT / "tests" / "fixtures" / "plain_project"
 VARIANTS = ROOT / "tests" / "policies" / "programs" / "variants"

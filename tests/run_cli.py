@@ -1,7 +1,7 @@
 """Run `tenancy ...` in this process, as a user would from `cwd`: the exit code and what it printed.
 
 The same `tenancy.cli.main` the console script calls, without paying for a new interpreter (and
-Pulumi's imports) per call; tests/tenancy/test_cli.py runs the real entry points once."""
+Pulumi's imports) per call; tests/cli/test_cli.py runs the real entry points once."""
 
 from __future__ import annotations
 

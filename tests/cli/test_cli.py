@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..cli import Result, tenancy
 from ..conftest import PROJECT, REGISTRY
+from ..run_cli import Result, tenancy
 
 
 def run(*args: str, cwd: Path = PROJECT) -> Result:
