@@ -67,8 +67,10 @@ class Platform(pulumi.ComponentResource):
             subnet_ids=network.data_subnet_ids, sources=[app.id], node_type=pool.cache_node_type,
             replicas=pool.cache_replicas, engine_version=settings.cache_engine_version, protect=ctx.protect),
             opts=child)
-        flags_application = application(f"{name}-flags", application_name=naming.flags_application_name(env),
-                                        opts=child)
+        flags_applications = [
+            application(f"{name}-flags" if shard == 0 else f"{name}-flags-{shard}",
+                        application_name=naming.flags_application_name(env, shard), opts=child)
+            for shard in range(pool.flags_applications)]
         if settings.billing.activate_cost_allocation_tags:
             aws.costexplorer.CostAllocationTag(f"{name}-tenant-cost-tag", tag_key=naming.TENANT_TAG, status="Active",
                                                opts=child)
@@ -94,7 +96,7 @@ class Platform(pulumi.ComponentResource):
                              "secretArn": database.secret_arn},
             "poolCache": {"arn": cache.arn, "endpoint": cache.endpoint, "userGroupId": cache.user_group_id},
             "poolNamespace": pool_namespace,
-            "appConfigApplicationId": flags_application.id,
+            "appConfigApplicationIds": [app.id for app in flags_applications],
         }
         self.register_outputs(self._exports)
 

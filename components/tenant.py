@@ -101,8 +101,9 @@ class Tenant(pulumi.ComponentResource):
             burst_limit=limits.burst_limit, quota_limit=tenant.quotas.max_ai_requests,
             quota_period=limits.quota_period.value, enabled=not tenant.suspended,
             rest_api_id=api.rest_api_id if api else None, stage=api.stage if api else None), opts=child)
+        flags_application = platform.appconfig_application_id(tenant.id)
         flags = TenantFlags(f"{name}-flags", tenant_id=tenant.id, flags_json=feature_flags_json(tenant),
-                            application_id=platform.appconfig_application_id, opts=child)
+                            application_id=flags_application, opts=child)
         monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
             account=account, tenant_id=tenant.id, log_group_name=naming.app_log_group(env, tenant.id),
             dashboard_name=naming.account_scoped_name(env, tenant.id), key_arn=key.arn,
@@ -120,7 +121,7 @@ class Tenant(pulumi.ComponentResource):
             log_group_arns=[pulumi.Output.concat(
                 account.arn("logs", "log-group:"), monitoring.log_group_name, ":*")],
             appconfig_arns=[pulumi.Output.concat(
-                account.arn("appconfig", "application/"), platform.appconfig_application_id,
+                account.arn("appconfig", "application/"), flags_application,
                 "/*/configuration/", flags.profile_id)]))
         namespace_output = self._kubernetes(namespace, service_account_name, identity, placement)
 

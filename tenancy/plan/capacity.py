@@ -108,6 +108,7 @@ def usage(registrations: Iterable[Registration]) -> Usage:
             used[("kms-keys", "")] += 1
         elif t == "aws:appconfig/application:Application":
             used[("appconfig-applications", "")] += 1
+            used[("appconfig-environments", r.id)] += 0  # an empty application still has room
         elif t == "aws:appconfig/environment:Environment":
             used[("appconfig-environments", _text(r.input("applicationId")))] += 1
         elif t == "aws:budgets/budget:Budget":
@@ -199,6 +200,10 @@ def _how_many_more(full: Usage, without: Usage, caps: dict[str, int]) -> int:
         if (key, scope) not in without and QUOTAS[key].scope not in ("region", "account", "zone"):
             if delta > caps[key]:
                 return 0
+            continue
+        if QUOTAS[key].scope == "application":  # tenants spread over the flags applications by hash
+            spread = [(caps[key] - n) for (k, _), n in full.items() if k == key]
+            more = min(more, sum(spread) // delta)
             continue
         more = min(more, (caps[key] - count) // delta)
     return max(0, int(more)) if more != math.inf else 10**9  # nothing quota-bound: practically unlimited

@@ -7,6 +7,8 @@ nothing of ours); a test checks the two agree."""
 
 from __future__ import annotations
 
+import hashlib
+
 POOL_NAMESPACE = "tenant-pool"
 POOLED_DATABASE = "tenants"  # the database of the pooled PostgreSQL that shared tenants live in
 DATABASE_PORT = 5432
@@ -84,8 +86,14 @@ def account_scoped_name(environment: str, tenant_id: str) -> str:
     return f"tenancy-{environment}-{tenant_id}"
 
 
-def flags_application_name(environment: str) -> str:
-    return f"tenancy-{environment}"
+def flags_application_name(environment: str, shard: int) -> str:
+    return f"tenancy-{environment}-flags-{shard}"
+
+
+def flags_shard(tenant_id: str, shards: int) -> int:
+    """Which of the environment's flags applications holds a tenant: a hash of its id alone, so
+    adding or removing other tenants never moves it."""
+    return int(hashlib.sha256(tenant_id.encode()).hexdigest(), 16) % shards
 
 
 def cache_group_id(environment: str, owner: str) -> str:

@@ -74,6 +74,11 @@ class PoolSettings(Strict):
     cache_node_type: str = "cache.t4g.small"
     cache_replicas: Annotated[int, Field(ge=0, le=5)] = 1
     namespace_quota: NamespaceQuota = NamespaceQuota()
+    # AppConfig applications for the tenants' feature flags. Each tenant has an AppConfig
+    # environment of its own (so no tenant waits on another's deployment), and AWS allows 20
+    # environments per application: tenants spread over this many applications by a hash of
+    # their id (stable while this number stays). Raise it before `tenancy capacity` says full.
+    flags_applications: Annotated[int, Field(ge=1, le=50)] = 5
 
 
 class KubernetesSettings(Strict):
