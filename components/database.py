@@ -13,9 +13,14 @@ from tenancy.registry.naming import DATABASE_PORT, POOLED_DATABASE
 
 from .context import stateful
 from .network import service_security_group
+from .policydoc import document
 from .secrets import CredentialSecret, password
 
 BACKUP_RETENTION_DAYS = 14
+# TLS forced; statements slower than a second, and every connection, logged (exported to CloudWatch).
+PARAMETERS = [{"name": "rds.force_ssl", "value": "1"}, {"name": "log_min_duration_statement", "value": "1000"},
+              {"name": "log_connections", "value": "1"}]
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 MASTER_USER = "tenancy_admin"
 POOLED_DB_NAME = POOLED_DATABASE
 
@@ -39,6 +44,7 @@ class DatabaseArgs:
     engine_version: str
     db_name: str = "app"
     protect: bool = True
+    monitoring_interval: int = 0  # seconds between enhanced-monitoring samples; 0: off
 
 
 class Database(pulumi.ComponentResource):
@@ -62,7 +68,14 @@ class Database(pulumi.ComponentResource):
         group = service_security_group(name, vpc_id=args.vpc_id, port=DATABASE_PORT, sources=args.sources,
                                        opts=child)
         params = aws.rds.ParameterGroup(f"{name}-params", family=f"postgres{version.split('.')[0]}",
-                                        parameters=[{"name": "rds.force_ssl", "value": "1"}], opts=child)
+                                        parameters=PARAMETERS, opts=child)
+        monitoring_role = None
+        if args.monitoring_interval:
+            monitoring_role = aws.iam.Role(f"{name}-monitoring", assume_role_policy=document([{
+                "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]), opts=child)
+            aws.iam.RolePolicyAttachment(f"{name}-monitoring", role=monitoring_role.name,
+                                         policy_arn=ENHANCED_MONITORING_POLICY, opts=child)
         master = password(name, child)
         instance = aws.rds.Instance(
             f"{name}-instance",
@@ -92,6 +105,9 @@ class Database(pulumi.ComponentResource):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{name}-final",
             auto_minor_version_upgrade=True,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            monitoring_interval=args.monitoring_interval,
+            monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
         )
         secret = CredentialSecret(

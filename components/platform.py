@@ -58,7 +58,8 @@ class Platform(pulumi.ComponentResource):
             identifier=naming.database_identifier(env, naming.POOL_OWNER), key_arn=key.arn, vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids, sources=[app.id],
             size=DatabaseSize(pool.database_instance_class, pool.database_storage_gib, multi_az=env == "prod"),
-            engine_version=settings.database_engine_version, db_name=POOLED_DB_NAME, protect=ctx.protect),
+            engine_version=settings.database_engine_version, db_name=POOLED_DB_NAME, protect=ctx.protect,
+            monitoring_interval=settings.database_monitoring_interval),
             opts=child)
         cache = Cache(f"{name}-pool-cache", CacheArgs(
             group_id=naming.cache_group_id(env, naming.POOL_OWNER),

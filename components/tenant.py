@@ -13,7 +13,7 @@ import pulumi
 
 from tenancy.registry import naming
 from tenancy.registry.flags import feature_flags_json
-from tenancy.registry.models import Service, Tier
+from tenancy.registry.models import PlanMonitoring, Service, Tier
 from tenancy.registry.tiers import EffectiveTenant
 
 from .api import ApiAccess, ApiAccessArgs
@@ -34,6 +34,13 @@ from .tagging import tagging, tenant_labels, tenant_tags
 
 PODS_PER_CPU = 10
 MIN_PODS = 10
+
+
+def with_minimum_retention(limits: PlanMonitoring, minimum: int | None) -> PlanMonitoring:
+    """The plan's monitoring, its log retention raised to the stack's minimum (prod keeps a year)."""
+    if minimum is None or limits.log_retention_days >= minimum:
+        return limits
+    return limits.model_copy(update={"log_retention_days": minimum})
 
 
 def tenant_quota(tenant: EffectiveTenant) -> QuotaSpec:
@@ -107,7 +114,8 @@ class Tenant(pulumi.ComponentResource):
         monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
             account=account, tenant_id=tenant.id, log_group_name=naming.app_log_group(env, tenant.id),
             dashboard_name=naming.account_scoped_name(env, tenant.id), key_arn=key.arn,
-            queue_name=queues.queue_name, dlq_name=queues.dlq_name, limits=tenant.plan.monitoring,
+            queue_name=queues.queue_name, dlq_name=queues.dlq_name,
+            limits=with_minimum_retention(tenant.plan.monitoring, ctx.settings.minimum_log_retention_days),
             database_id=self.database.identifier if self.database else None,
             database_storage_gib=tenant.database_storage.allocated_gib,
             cache_node_ids=self.cache.node_ids if self.cache else ()), opts=child)
@@ -199,7 +207,8 @@ class Tenant(pulumi.ComponentResource):
                 sources=[placement.app_security_group_id],
                 size=DatabaseSize(tenant.plan.database.instance_class, storage.allocated_gib,
                                   multi_az=ctx.environment == "prod", max_allocated_storage_gib=storage.max_gib),
-                engine_version=ctx.settings.database_engine_version, protect=ctx.protect), opts=child)
+                engine_version=ctx.settings.database_engine_version, protect=ctx.protect,
+                monitoring_interval=ctx.settings.database_monitoring_interval), opts=child)
             resource_id, endpoint, secret_arn = database.resource_id, database.endpoint, database.secret_arn
             self.database = database
         user_arn = pulumi.Output.concat(ctx.account.arn("rds-db", "dbuser:"), resource_id, f"/{role}")

@@ -10,7 +10,7 @@ import ipaddress
 import json
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
@@ -125,6 +125,16 @@ class StackSettings(Strict):
     # ({"L-0263D0A3": 10}); the plan's capacity check uses them instead of the defaults.
     quotas: dict[str, Annotated[int, Field(gt=0)]] = {}
     database_engine_version: str = "16"
+    # Enhanced monitoring of every RDS instance, in seconds between samples (0: off; prod: 60).
+    database_monitoring_interval: Literal[0, 1, 5, 10, 15, 30, 60] = 0
+    # The shortest retention of any log group the stack creates (prod: a year), above the plan's.
+    minimum_log_retention_days: Optional[LogRetentionDays] = None
+
+    @field_validator("database_monitoring_interval", "minimum_log_retention_days", mode="before")
+    @classmethod
+    def _number_from_config(cls, value):
+        """Stack config hands scalars over as strings."""
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
     cache_engine_version: str = "7.1"
 
 
