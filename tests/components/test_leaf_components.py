@@ -215,3 +215,41 @@ def test_namespace_denies_by_default_and_allows_data_only_to_its_own_subnets():
     assert (quota["limits.cpu"], quota["pods"]) == ("2", "20")
     labels = one(rec, "kubernetes:core/v1:Namespace").input("metadata")["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+# -- what the first real deploy would trip on (issue: the offline plan refuses what AWS refuses) ----
+
+PROVIDER_READS = ["sqs:GetQueueAttributes", "sqs:ListQueueTags", "sqs:ListDeadLetterSourceQueues"]
+
+
+def test_queue_policies_never_deny_what_the_provider_reads_back():
+    """The provider reads a queue (and its policy) back after every write: a Deny on that for every
+    principal but the tenant's role breaks every later refresh and update of the stack."""
+    import fnmatch
+
+    rec = alone(lambda: TenantQueues("q", key_arn="arn:key", role_arn=ROLE))
+    for policy in rec.of_type("aws:sqs/queuePolicy:QueuePolicy"):
+        for statement in statements(policy.input("policy")):
+            if statement["Effect"] != "Deny" or "Condition" in statement and "Bool" in statement["Condition"]:
+                continue  # the TLS-only deny binds everyone, the provider included, and it uses TLS
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for read in PROVIDER_READS:
+                assert not any(fnmatch.fnmatch(read.lower(), a.lower()) for a in actions), (read, statement["Sid"])
+
+
+def test_workload_group_has_no_inline_rules_beside_its_standalone_ones_and_every_rule_says_why():
+    rec = alone(lambda: WorkloadSecurityGroup("w", vpc_id="vpc-1", data_cidrs=["10.0.64.128/26"], ports=(5432,)))
+    group = one(rec, "aws:ec2/securityGroup:SecurityGroup")
+    assert group.input("egress") is None and group.input("ingress") is None
+    rules = rec.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert rules and all(r.input("description") for r in rules)
+
+
+def test_a_region_with_fewer_zones_than_asked_stops_with_a_clear_message():
+    import pulumi
+
+    from components.platform import first_zones
+
+    assert first_zones(["eu-west-1b", "eu-west-1a", "eu-west-1c"], 2) == ["eu-west-1a", "eu-west-1b"]
+    with pytest.raises(pulumi.RunError, match="azCount is 4, but the region has only 3 available zones"):
+        first_zones(["a", "b", "c"], 4)

@@ -12,7 +12,7 @@ from tenancy.registry.models import Service, Tier
 from tenancy.registry.problems import RegistryInvalid
 from tenancy.registry.settings import NetworkSettings
 
-from ..conftest import REGISTRY
+from ..conftest import PROJECT, REGISTRY
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -315,3 +315,36 @@ def test_a_database_of_its_own_needs_at_least_twenty_gib(registry_dir):
     """)
     [problem] = problems_of(registry_dir)
     assert problem.field == "quotas.storageLimit" and "at least 20 GiB" in problem.message
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("billing", "{costCenter: c, monthlyBudget: 0}", "billing.monthlyBudget"),
+    ("quotas", "{maxAIRequests: 0}", "quotas.maxAIRequests"),
+])
+def test_values_aws_refuses_are_refused_by_the_registry(registry_dir, field, value, says):
+    text = (registry_dir / "northwind.yaml").read_text()
+    lines = [line for line in text.splitlines() if not line.startswith(f"{field}:")]
+    (registry_dir / "northwind.yaml").write_text("\n".join(lines + [f"{field}: {value}"]) + "\n")
+    found = [p for p in problems_of(registry_dir) if p.tenant == "northwind"]
+    assert [p.field for p in found] == [says], found
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("flowLogRetentionDays: 31", "tenancy:network.flowLogRetentionDays"),
+    ("azCount: 1", "tenancy:network.azCount"),
+])
+def test_stack_settings_aws_refuses_are_refused(tmp_path, setting, says):
+    import shutil
+
+    from tenancy.registry.project import validate_project
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
+    dev = project / "Pulumi.dev.yaml"
+    key = setting.split(":")[0]
+    dev.write_text("\n".join(f"    {setting}" if line.strip().startswith(f"{key}:") else line
+                             for line in dev.read_text().splitlines()) + "\n")
+    with pytest.raises(RegistryInvalid) as caught:
+        validate_project(project)
+    assert [p.field for p in caught.value.problems] == [says]
+    assert caught.value.problems[0].file.endswith("Pulumi.dev.yaml")
