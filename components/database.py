@@ -76,7 +76,6 @@ class Database(pulumi.ComponentResource):
                 "Action": "sts:AssumeRole"}]), opts=child)
             aws.iam.RolePolicyAttachment(f"{name}-monitoring", role=monitoring_role.name,
                                          policy_arn=ENHANCED_MONITORING_POLICY, opts=child)
-        master = password(name, child)
         instance = aws.rds.Instance(
             f"{name}-instance",
             identifier=args.identifier,
@@ -95,7 +94,10 @@ class Database(pulumi.ComponentResource):
             parameter_group_name=params.name,
             publicly_accessible=False,
             username=MASTER_USER,
-            password=master.result,
+            # RDS keeps the master password in Secrets Manager, encrypted with the owner's key, and
+            # rotates it (every 7 days by default): no password in the state, none that never changes.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key_arn,
             iam_database_authentication_enabled=True,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=key_arn,
@@ -110,19 +112,20 @@ class Database(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
         )
-        secret = CredentialSecret(
-            f"{name}-master", key_arn=key_arn, description=f"{name}: master credentials",
-            value={"engine": "postgres", "host": instance.address, "port": instance.port, "username": MASTER_USER,
-                   "password": master.result, "dbname": db_name}, protect=args.protect, opts=child)
         self.address = instance.address
         self.endpoint = instance.endpoint
         self.port = instance.port
         self.resource_id = instance.resource_id
         self.identifier = instance.identifier
         self.arn = instance.arn
-        self.secret_arn = secret.arn
+        # {"username", "password"} only: clients take host, port and database from the outputs
+        self.secret_arn = instance.master_user_secrets.apply(lambda secrets: _secret_arn(secrets[0]))
         self.security_group_id = group.id
         self.register_outputs({"endpoint": self.endpoint, "arn": self.arn, "secretArn": self.secret_arn})
+
+
+def _secret_arn(secret) -> str:
+    return secret["secret_arn"] if isinstance(secret, dict) else secret.secret_arn
 
 
 class PooledLogin(pulumi.ComponentResource):

@@ -14,6 +14,7 @@ from tenancy.dataplane.credentials import (
     env_name,
     from_environment,
     from_stack_secrets,
+    platform_database,
 )
 from tenancy.dataplane.postgres import bootstrap_statements, pooled_tenants
 from tenancy.dataplane.redis_acl import DEFAULT_OFF, acl_rules, pooled_cache_tenants
@@ -46,9 +47,11 @@ def cmd_db_bootstrap(args) -> ExitCode:
                                                                    {t: UNSHOWN for t in pooled})]
         print("\n".join(lines + ["COMMIT;"]))
         return ExitCode.OK
-    if not args.dsn and not args.dsn_secret:
-        raise CommandError("--dsn or --dsn-secret is required (or use --dry-run)")
-    dsn = args.dsn or dsn_from_secret(args.dsn_secret)
+    if not args.dsn and not args.dsn_secret and not args.platform_outputs:
+        raise CommandError("--dsn, --platform-outputs or --dsn-secret is required (or use --dry-run)")
+    where = platform_database(Path(args.platform_outputs)) if args.platform_outputs else {}
+    dsn = args.dsn or dsn_from_secret(args.dsn_secret or where["arn"], where.get("host"), where.get("port"),
+                                      POOLED_DATABASE)
     result = bootstrap_database(dsn, tenants, _passwords(args, "db", pooled), args.reset_passwords)
     print(f"db-bootstrap: {result.statements} statements applied to database {result.database} for "
           f"{result.tenants} pooled tenants; new roles: {', '.join(result.created_roles) or 'none'}")

@@ -78,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("db-bootstrap", help="apply the pooled tenants' roles, schemas and row security (SQL)")
     p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
-    p.add_argument("--dsn-secret", help="or: the ARN of the secret holding the pooled database's master credentials")
+    p.add_argument("--platform-outputs", help="or: the platform stack's `pulumi stack output --json` file: the pooled "
+                                              "database's address, port and RDS-managed master secret")
+    p.add_argument("--dsn-secret", help="or: the ARN of the secret holding the pooled database's master credentials "
+                                        "(with --platform-outputs: instead of the one it names)")
     p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
     p.add_argument("--dry-run", action="store_true", help="print the SQL (passwords masked) without connecting")
     p.add_argument("--reset-passwords", action="store_true", help="also set the passwords of existing roles")

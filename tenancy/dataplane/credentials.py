@@ -49,16 +49,36 @@ def from_stack_secrets(outputs_file: Path, tenant_ids: Iterable[str], output_key
     return out
 
 
-def dsn_from_secret(arn: str) -> str:
-    """A libpq connection string from a database secret (engine, host, port, username, password,
-    dbname: the shape the database components store), with TLS required."""
+def dsn_from_secret(arn: str, host: str | None = None, port: int | str | None = None,
+                    dbname: str | None = None) -> str:
+    """A libpq connection string from a database secret, with TLS required. An RDS-managed master
+    secret holds only the username and password: host, port and database come from the arguments
+    (the platform's stack outputs); a secret that holds them too wins."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
     from psycopg.conninfo import make_conninfo
 
     try:
         value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-        return make_conninfo(host=value["host"], port=str(value["port"]), user=value["username"],
-                             password=value["password"], dbname=value["dbname"], sslmode="require")
+        user, secret = value["username"], value["password"]
     except (ClientError, BotoCoreError, KeyError, ValueError) as exc:
         raise CredentialError(f"cannot read the database credentials from {arn} ({type(exc).__name__})") from None
+    where = {"host": value.get("host") or host, "port": value.get("port") or port, "dbname": value.get("dbname") or dbname}
+    missing = [k for k, v in where.items() if not v]
+    if missing:
+        raise CredentialError(f"{arn} holds no {', '.join(missing)} (an RDS-managed master secret): pass "
+                              "--platform-outputs with the platform stack's outputs")
+    return make_conninfo(host=where["host"], port=str(int(float(where["port"]))), user=user, password=secret,
+                         dbname=where["dbname"], sslmode="require")
+
+
+def platform_database(path: Path) -> dict:
+    """The pooled database's secret, address and port from `pulumi stack output --json` of the
+    platform stack (or of an `all` stack)."""
+    try:
+        outputs = json.loads(Path(path).read_text())
+        pool = outputs["platform"]["poolDatabase"]
+        return {"arn": pool["secretArn"], "host": pool["address"], "port": pool["port"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CredentialError(f"{path}: not the platform stack's outputs (platform.poolDatabase: "
+                              f"secretArn, address, port) ({type(exc).__name__})") from None

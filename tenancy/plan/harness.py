@@ -204,6 +204,10 @@ def _resource_state(typ: str, name: str, state: dict, region: str) -> str:
         port = state.get("port") or 5432
         state.update(identifier=identifier, address=address, port=port, endpoint=f"{address}:{port}",
                      resourceId=f"db-{h.upper()}", arn=_arn("rds", region, f"db:{identifier}"))
+        if state.get("manageMasterUserPassword"):  # RDS creates the secret: `rds!db-<uuid>`
+            state["masterUserSecrets"] = [{
+                "kmsKeyId": state.get("masterUserSecretKmsKeyId"), "secretStatus": "active",
+                "secretArn": _arn("secretsmanager", region, f"secret:rds!db-{_hex(name, n=8)}-{h[:6]}")}]
         return identifier
     if typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
                "aws:elasticache/subnetGroup:SubnetGroup"):

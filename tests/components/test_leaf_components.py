@@ -129,8 +129,9 @@ def test_database_alone_is_private_encrypted_with_the_given_key_and_admits_only_
     assert db.protect is protect
     rules = rec.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert [(r.input("referencedSecurityGroupId"), r.input("fromPort")) for r in rules] == [("sg-app", 5432)]
-    secret = one(rec, "aws:secretsmanager/secret:Secret")
-    assert secret.input("kmsKeyId") == "arn:key" and secret.protect is protect
+    # the master password: managed and rotated by RDS, encrypted with the owner's key, never in the state
+    assert not rec.of_type("aws:secretsmanager/secret:Secret") and "password" not in db.inputs
+    assert (db.input("manageMasterUserPassword"), db.input("masterUserSecretKmsKeyId")) == (True, "arn:key")
 
 
 def test_cache_alone_disables_default_user_and_holds_only_the_given_members():

@@ -14,6 +14,7 @@ from tenancy.dataplane.credentials import (
     env_name,
     from_environment,
     from_stack_secrets,
+    platform_database,
 )
 
 
@@ -54,3 +55,26 @@ def test_environment_names_and_lookup(monkeypatch):
     assert env_name("db", "big-corp") == "TENANCY_DB_PASSWORD_BIG_CORP"
     monkeypatch.setenv("TENANCY_CACHE_PASSWORD_ACME", "x")
     assert from_environment("cache", ["acme", "other"]) == {"acme": "x"}
+
+
+def test_an_rds_managed_master_secret_takes_its_address_from_the_platform_outputs(aws, tmp_path):
+    # RDS keeps only the username and password in the secret it manages (and rotates)
+    arn = aws.create_secret(Name="rds!db-1234", SecretString=json.dumps({"username": "tenancy_admin",
+                                                                          "password": "rotated"}))["ARN"]
+    with pytest.raises(CredentialError, match="holds no host, port, dbname .*--platform-outputs"):
+        dsn_from_secret(arn)
+    outputs = tmp_path / "platform.json"
+    outputs.write_text(json.dumps({"platform": {"poolDatabase": {"secretArn": arn, "address": "pool.db.example",
+                                                                 "port": 5432.0}}}))
+    where = platform_database(outputs)
+    from psycopg.conninfo import conninfo_to_dict
+    parsed = conninfo_to_dict(dsn_from_secret(where["arn"], where["host"], where["port"], "tenants"))
+    assert parsed == {"host": "pool.db.example", "port": "5432", "user": "tenancy_admin", "password": "rotated",
+                      "dbname": "tenants", "sslmode": "require"}
+
+
+def test_platform_outputs_that_are_not_the_platforms_say_so(tmp_path):
+    outputs = tmp_path / "pool.json"
+    outputs.write_text(json.dumps({"tenants": {}}))
+    with pytest.raises(CredentialError, match="not the platform stack's outputs"):
+        platform_database(outputs)
