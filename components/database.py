@@ -45,6 +45,7 @@ class DatabaseArgs:
     db_name: str = "app"
     protect: bool = True
     monitoring_interval: int = 0  # seconds between enhanced-monitoring samples; 0: off
+    extra_parameters: tuple[tuple[str, str], ...] = ()  # more of the instance's parameters
 
 
 class Database(pulumi.ComponentResource):
@@ -68,7 +69,8 @@ class Database(pulumi.ComponentResource):
         group = service_security_group(name, vpc_id=args.vpc_id, port=DATABASE_PORT, sources=args.sources,
                                        opts=child)
         params = aws.rds.ParameterGroup(f"{name}-params", family=f"postgres{version.split('.')[0]}",
-                                        parameters=PARAMETERS, opts=child)
+                                        parameters=PARAMETERS + [{"name": k, "value": v}
+                                                                 for k, v in args.extra_parameters], opts=child)
         monitoring_role = None
         if args.monitoring_interval:
             monitoring_role = aws.iam.Role(f"{name}-monitoring", assume_role_policy=document([{
@@ -135,14 +137,14 @@ class PooledLogin(pulumi.ComponentResource):
     secret_arn: pulumi.Output[str]
 
     def __init__(self, name: str, *, key_arn: pulumi.Input[str], role: str, host: pulumi.Input[str],
-                 port: pulumi.Input[int], db_name: str, protect: bool = True,
+                 port: pulumi.Input[int], db_name: str, protect: bool = True, rotation: str | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:database:PooledLogin", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         secret = CredentialSecret(
             f"{name}-login", key_arn=key_arn, description=f"{name}: login for role {role} in the pooled database",
             value={"engine": "postgres", "host": host, "port": port, "username": role,
-                   "password": password(name, child).result, "dbname": db_name},
+                   "password": password(name, child, rotation=rotation).result, "dbname": db_name},
             protect=protect, opts=child)
         self.secret_arn = secret.arn
         self.register_outputs({"secretArn": self.secret_arn})

@@ -11,18 +11,40 @@ from tenancy.registry.addressing import VPC_ROLES, SubnetLayout, subnet_layout
 from tenancy.registry.settings import NetworkSettings
 
 from .cache import Cache, CacheArgs
-from .context import DeployContext
+from .context import Account, DeployContext
 from .database import POOLED_DB_NAME, Database, DatabaseArgs, DatabaseSize
 from .flags import application
 from .keys import Key, KeyArgs
 from .kubernetes import QuotaSpec, TenantNamespace
 from .network import Vpc, VpcArgs, WorkloadSecurityGroup
+from .policydoc import document
 from .tagging import platform_tags, tagging
 
 
 def platform_layout(network: NetworkSettings) -> SubnetLayout:
     """The platform's own subnets, cut from `platformCidr` inside the shared VPC."""
     return subnet_layout(network.platform_cidr, VPC_ROLES, network.az_count)
+
+
+POOL_FREE_STORAGE_PERCENT = 20
+
+
+def pool_alarms(name: str, environment: str, account: Account, key_arn: pulumi.Input[str],
+                database_id: pulumi.Input[str], storage_gib: int, opts: pulumi.ResourceOptions) -> None:
+    """The platform's alarm topic (encrypted with its key) and an alarm before the pooled database
+    fills: storage autoscales, but one tenant filling it for everyone should page someone."""
+    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key_arn, opts=opts)
+    aws.sns.TopicPolicy(f"{name}-alarms-policy", arn=topic.arn, policy=document([{
+        "Sid": "AlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish", "Resource": topic.arn,
+        "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}}}]), opts=opts)
+    aws.cloudwatch.MetricAlarm(
+        f"{name}-db-storage", alarm_description=f"{environment}: pooled database below "
+        f"{POOL_FREE_STORAGE_PERCENT}% free storage (a tenant may be filling it)", namespace="AWS/RDS",
+        metric_name="FreeStorageSpace", dimensions={"DBInstanceIdentifier": database_id}, statistic="Minimum",
+        comparison_operator="LessThanThreshold", threshold=storage_gib * POOL_FREE_STORAGE_PERCENT / 100 * 1024 ** 3,
+        period=300, evaluation_periods=1, treat_missing_data="notBreaching", alarm_actions=[topic.arn],
+        ok_actions=[topic.arn], opts=opts)
 
 
 def first_zones(names: list[str], count: int) -> list[str]:
@@ -54,10 +76,13 @@ class Platform(pulumi.ComponentResource):
         data_cidrs = list(layout.data)
         app = WorkloadSecurityGroup(f"{name}-pool-app", vpc_id=network.vpc_id, data_cidrs=data_cidrs,
                                     ports=(naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
+        ceiling = pool.database_max_storage_gib or 4 * pool.database_storage_gib
         database = Database(f"{name}-pool-db", DatabaseArgs(
             identifier=naming.database_identifier(env, naming.POOL_OWNER), key_arn=key.arn, vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids, sources=[app.id],
-            size=DatabaseSize(pool.database_instance_class, pool.database_storage_gib, multi_az=env == "prod"),
+            size=DatabaseSize(pool.database_instance_class, pool.database_storage_gib, multi_az=env == "prod",
+                              max_allocated_storage_gib=ceiling),
+            extra_parameters=(("temp_file_limit", str(pool.database_temp_file_limit_kb)),),
             engine_version=settings.database_engine_version, db_name=POOLED_DB_NAME, protect=ctx.protect,
             monitoring_interval=settings.database_monitoring_interval),
             opts=child)
@@ -68,6 +93,8 @@ class Platform(pulumi.ComponentResource):
             subnet_ids=network.data_subnet_ids, sources=[app.id], node_type=pool.cache_node_type,
             replicas=pool.cache_replicas, engine_version=settings.cache_engine_version, protect=ctx.protect),
             opts=child)
+        pool_alarms(f"{name}-pool", env, ctx.account, key.arn, database.identifier, pool.database_storage_gib,
+                    opts=child)
         flags_applications = [
             application(f"{name}-flags" if shard == 0 else f"{name}-flags-{shard}",
                         application_name=naming.flags_application_name(env, shard), opts=child)

@@ -14,10 +14,12 @@ from .context import stateful
 RECOVERY_WINDOW_DAYS = 30
 
 
-def password(name: str, opts: pulumi.ResourceOptions, length: int = 32) -> random.RandomPassword:
-    # Characters every client and connection string accepts unquoted.
+def password(name: str, opts: pulumi.ResourceOptions, length: int = 32,
+             rotation: str | None = None) -> random.RandomPassword:
+    """A new password whenever `rotation` changes (its keeper). Characters every client and
+    connection string accepts unquoted."""
     return random.RandomPassword(f"{name}-password", length=length, special=True, override_special="-_.~",
-                                 opts=opts)
+                                 keepers={"rotation": rotation} if rotation else None, opts=opts)
 
 
 class CredentialSecret(pulumi.ComponentResource):

@@ -13,7 +13,7 @@ import pulumi
 
 from tenancy.registry import naming
 from tenancy.registry.flags import feature_flags_json
-from tenancy.registry.models import PlanMonitoring, Service, Tier
+from tenancy.registry.models import DataIsolation, PlanMonitoring, Service, Tier
 from tenancy.registry.tiers import EffectiveTenant
 
 from .api import ApiAccess, ApiAccessArgs
@@ -193,9 +193,12 @@ class Tenant(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = naming.database_role(tenant.id)
         if tenant.tier(Service.database) is Tier.shared:
+            # `dataIsolation: database`: its own database in the pooled instance, else the shared one
+            own_database = tenant.data_isolation is DataIsolation.database
+            db_name = naming.tenant_database(tenant.id) if own_database else POOLED_DB_NAME
             login = PooledLogin(f"{name}-db", key_arn=key.arn, role=role, host=platform.pool_database_address,
-                                port=platform.pool_database_port, db_name=POOLED_DB_NAME, protect=ctx.protect,
-                                opts=child)
+                                port=platform.pool_database_port, db_name=db_name, protect=ctx.protect,
+                                rotation=ctx.settings.pooled_password_rotation, opts=child)
             resource_id = platform.pool_database_resource_id
             endpoint = pulumi.Output.concat(platform.pool_database_address, ":",
                                             platform.pool_database_port.apply(str))

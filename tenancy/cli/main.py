@@ -27,7 +27,9 @@ cmd_stacks = _lazy("stacks", "cmd_stacks")
 cmd_affected = _lazy("stacks", "cmd_affected")
 cmd_stack_config = _lazy("stacks", "cmd_stack_config")
 cmd_db_bootstrap = _lazy("dataplane", "cmd_db_bootstrap")
+cmd_db_check = _lazy("dataplane", "cmd_db_check")
 cmd_cache_acl = _lazy("dataplane", "cmd_cache_acl")
+cmd_cache_usage = _lazy("dataplane", "cmd_cache_usage")
 cmd_audit = _lazy("audit", "cmd_audit")
 cmd_capacity = _lazy("capacity", "cmd_capacity")
 
@@ -85,10 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
     p.add_argument("--dry-run", action="store_true", help="print the SQL (passwords masked) without connecting")
     p.add_argument("--reset-passwords", action="store_true", help="also set the passwords of existing roles")
+    p.add_argument("--readmit", action="append", default=[], metavar="ID",
+                   help="a tenant that left the pool, coming back with its data (repeatable)")
     p.add_argument("--stack-outputs", help="`pulumi stack output --json` file: passwords from the tenants' secrets")
     p.add_argument("--registry", help="the registry directory (default: ./tenants)")
     p.add_argument("--cwd", default=".")
     p.set_defaults(func=cmd_db_bootstrap)
+
+    p = sub.add_parser("db-check", help="find what lets a pooled tenant reach another's data or outlive its "
+                                       "place in the pool (read-only); exit 1 on any finding")
+    p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
+    p.add_argument("--platform-outputs", help="or: the platform stack's `pulumi stack output --json` file")
+    p.add_argument("--dsn-secret", help="or: the ARN of the pooled database's master secret")
+    p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
+    p.add_argument("--accept", action="append", default=[], metavar="KIND[:SUBJECT]",
+                   help="a finding the platform knowingly cannot fix where it runs (on RDS: write-without-create, "
+                        "public-rights:template1); repeatable")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_db_check)
 
     p = sub.add_parser("cache-acl", help="apply the pooled tenants' Redis ACL users (self-managed Redis; "
                                         "ElastiCache gets the same rules through its user resources)")
@@ -98,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", help="the registry directory (default: ./tenants)")
     p.add_argument("--cwd", default=".")
     p.set_defaults(func=cmd_cache_acl)
+
+    p = sub.add_parser("cache-usage", help="per-tenant keys and memory in the pooled cache (read-only); "
+                                          "exit 1 when a tenant's share reaches the threshold")
+    p.add_argument("--url", required=True, help="redis[s]://admin:PASSWORD@host:port of the pooled cache")
+    p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
+    p.add_argument("--threshold", type=float, default=0.20, help="share of maxmemory (default 0.20)")
+    p.add_argument("--sample", type=int, default=1000, help="keys sized per tenant (default 1000)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".")
+    p.set_defaults(func=cmd_cache_usage)
 
     p = sub.add_parser("audit", help="check the live account: is every tenant still isolated? (read-only)")
     p.add_argument("--environment", default="prod", choices=[e.value for e in Environment])

@@ -1,8 +1,9 @@
 """The pooled cache's tenant isolation as Redis ACL rules, generated from the registry.
 
-Per pooled tenant a user limited to its own keys and channels (`~<id>:*`, `&<id>:*`), without admin
-or dangerous commands; the rules come from `access.cache_access_string`, which the ElastiCache user
-resources use too. `reset` makes every rule complete on its own, so applying twice changes nothing.
+Per pooled tenant a user limited to its own keys and channels (`~<id>:*`, `&<id>:*`) and to an
+allowlist of commands that act only on the keys and channels they name (no scripts, functions,
+CLIENT, server-wide introspection or other databases); the rules come from
+`access.cache_access_string`, which the ElastiCache user resources use too. `reset` makes every rule complete on its own, so applying twice changes nothing.
 The default user is switched off last, and only from a connection that is not the default user.
 """
 

@@ -54,8 +54,12 @@ class Environment(str, Enum):
 
 
 class DataIsolation(str, Enum):
+    """How a pooled-database tenant is kept apart: its own schema, rows of shared tables, or its own
+    database in the pooled instance (which also separates LISTEN/NOTIFY, catalogs and statistics)."""
+
     schema_ = "schema"
     row = "row"
+    database = "database"
 
 
 class Service(str, Enum):
@@ -178,6 +182,13 @@ class PlanDatabase(Strict):
     instance_class: str = "db.t4g.medium"
     allocated_storage: Annotated[int, Field(ge=20, le=65536)] = 20
     connection_limit: Annotated[int, Field(ge=1)] = 20
+    # A pooled tenant role's session defaults (db-bootstrap): a runaway statement or an abandoned
+    # transaction ends, temporary files are capped (a tenant cannot raise that one), and so is the
+    # memory of each sort or hash (a default a tenant can raise: see README).
+    statement_timeout_seconds: Annotated[int, Field(ge=1, le=86400)] = 30
+    idle_in_transaction_timeout_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
+    temp_file_limit_mib: Annotated[int, Field(ge=1)] = Field(1024, alias="tempFileLimitMiB")
+    work_mem_mib: Annotated[int, Field(ge=1, le=2048)] = Field(4, alias="workMemMiB")
 
 
 class PlanCache(Strict):

@@ -58,6 +58,11 @@ def cache_user_id(environment: str, tenant_id: str) -> str:
     return f"{environment}-{tenant_id}"
 
 
+def tenant_database(tenant_id: str) -> str:
+    """The own database of a `dataIsolation: database` tenant in the pooled instance."""
+    return database_role(tenant_id)
+
+
 def database_role(tenant_id: str) -> str:
     """The tenant's login role in the pooled PostgreSQL (created by the data-plane bootstrap)."""
     return f"tenant_{tenant_id.replace('-', '_')}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tenancy.registry.connections import connection_budget
 from tenancy.registry.loader import Registry, display, load_registry
 from tenancy.registry.network_rules import Layouts
 from tenancy.registry.problems import Problem, RegistryInvalid, field_path
@@ -81,9 +82,27 @@ def project_and_registry(cwd: str | Path, registry: str | Path | None) -> tuple[
 
 
 def validate_project(project_dir: Path, registry_dir: Path | None = None) -> Registry:
-    """Validate the registry against the network layout of every stack of the project."""
+    """Validate the registry against the network layout of every stack of the project, and the
+    pooled tenants' connection limits against each stack's pooled database."""
     stacks = read_stacks(project_dir)
-    return load_registry(registry_dir or project_dir / "tenants", layouts_of(stacks))
+    registry = load_registry(registry_dir or project_dir / "tenants", layouts_of(stacks))
+    problems = [p for stack in stacks for p in connection_problems(stack, registry)]
+    if problems:
+        raise RegistryInvalid(problems)
+    return registry
+
+
+def connection_problems(stack: StackFile, registry: Registry) -> list[Problem]:
+    """The stack's pooled tenants may not open more connections than its pooled instance allows."""
+    pool = stack.settings.pool
+    budget = connection_budget(pool.database_instance_class, pool.database_max_connections,
+                               registry.in_environment(stack.settings.environment))
+    message = budget.problem()
+    if message is None:
+        return []
+    key = "databaseMaxConnections" if pool.database_max_connections is not None else "databaseInstanceClass"
+    line = read_yaml(stack.path).line_of(("config", CONFIG_NAMESPACE + ":pool", key))
+    return [Problem(display(stack.path), line, f"stack {stack.name}", f"{CONFIG_NAMESPACE}:pool.{key}", message)]
 
 
 def config_from_stack_file(path: Path) -> dict[str, str]:

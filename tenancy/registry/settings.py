@@ -71,6 +71,20 @@ class PoolSettings(Strict):
 
     database_instance_class: str = "db.t4g.medium"
     database_storage_gib: Annotated[int, Field(ge=20)] = Field(50, alias="databaseStorageGiB")
+    # Storage autoscaling of the pooled instance, so one tenant filling it does not stop the others
+    # at once (an alarm fires first); default: four times the allocation.
+    database_max_storage_gib: Optional[Annotated[int, Field(ge=22, le=65536)]] = Field(
+        None, alias="databaseMaxStorageGiB")
+    # Temporary files one session may write (kB), for every role: the pooled instance's parameter,
+    # since RDS's master user cannot set it per role.
+    database_temp_file_limit_kb: Annotated[int, Field(ge=1024)] = Field(1048576, alias="databaseTempFileLimitKB")
+    # max_connections of the pooled instance when its parameter group sets one, or when its class is
+    # not in tenancy.registry.connections' table; the pooled tenants' connection limits must fit in it.
+    database_max_connections: Optional[Annotated[int, Field(ge=1, le=262143)]] = None
+    # The column of the pooled database's shared tables that names the tenant (dataIsolation: row):
+    # db-bootstrap forces row security on it and db-check judges unique keys by it.
+    tenant_column: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$", description=(
+        "a lowercase PostgreSQL column name: a letter or underscore, then letters, digits and underscores"))] = "tenant_id"
     cache_node_type: str = "cache.t4g.small"
     cache_replicas: Annotated[int, Field(ge=0, le=5)] = 1
     namespace_quota: NamespaceQuota = NamespaceQuota()
@@ -125,6 +139,10 @@ class StackSettings(Strict):
     # ({"L-0263D0A3": 10}); the plan's capacity check uses them instead of the defaults.
     quotas: dict[str, Annotated[int, Field(gt=0)]] = {}
     database_engine_version: str = "16"
+    # Change this (a date, a counter) to give every pooled tenant a new database password on the
+    # next `pulumi up`, then run `tenancy db-bootstrap --reset-passwords` (RDS rotates the master
+    # passwords itself).
+    pooled_password_rotation: Optional[str] = None
     # Enhanced monitoring of every RDS instance, in seconds between samples (0: off; prod: 60).
     database_monitoring_interval: Literal[0, 1, 5, 10, 15, 30, 60] = 0
     # The shortest retention of any log group the stack creates (prod: a year), above the plan's.

@@ -300,3 +300,15 @@ def test_pooled_tenants_service_accounts_live_in_the_pool_namespace(dev):
     sa = one(dev, "northwind", "kubernetes:core/v1:ServiceAccount")
     assert sa.input("metadata")["namespace"] == "tenant-pool"
     assert pool_ns[0].urn in sa.property_dependencies.get("metadata", []) or pool_ns[0].urn in sa.dependencies
+
+
+def test_pooled_logins_get_new_passwords_when_the_rotation_changes():
+    from .conftest import run_dev
+
+    def keepers(rec):
+        return {r.name: r.input("keepers") for r in rec.of_type("random:index/randomPassword:RandomPassword")
+                if r.name.endswith("-db-password")}
+
+    before, after = keepers(run_dev(pooledPasswordRotation="2026-11")), keepers(run_dev(pooledPasswordRotation="2026-12"))
+    assert before and set(before) == set(after)
+    assert all(before[n] == {"rotation": "2026-11"} and after[n] == {"rotation": "2026-12"} for n in before)

@@ -55,6 +55,9 @@ class Postgres:
         server = cls(directory, port)
         server.sql("postgres", f"CREATE ROLE {ADMIN} LOGIN CREATEROLE PASSWORD '{ADMIN_PASSWORD}'",
                    f"CREATE DATABASE tenants OWNER {ADMIN}")
+        # As RDS's master user: it may create databases and, through rds_superuser, end other roles'
+        # sessions; it is still no superuser (it owns nothing in pg_catalog).
+        server.sql("postgres", f"ALTER ROLE {ADMIN} CREATEDB", f"GRANT pg_signal_backend TO {ADMIN}")
         return server
 
     def sql(self, database: str, *statements: str) -> None:
