@@ -13,12 +13,16 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from . import isolation
 from . import resource_rules as rr
 from . import stack_rules as sr
 from .ownership import Index
 
 PACK_NAME = "tenancy-isolation"
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
+DEPLOYERS = PolicyConfigSchema(properties={"deployingPrincipals": {
+    "type": "array", "items": {"type": "string"}, "default": [],
+    "description": "ARN patterns of the principals that deploy the stacks (a declared platform path)"}})
 DAYS = lambda default: PolicyConfigSchema(  # noqa: E731
     properties={"minimumDays": {"type": "integer", "minimum": 0, "default": default}})
 
@@ -39,13 +43,13 @@ def _resource(name: str, description: str, rule: Callable, severity: Severity, r
 
 
 def _stack(name: str, description: str, rule: Callable, severity: Severity, remediation: str,
-           level: EnforcementLevel = MANDATORY) -> StackValidationPolicy:
+           level: EnforcementLevel = MANDATORY, config_schema=None) -> StackValidationPolicy:
     def validate(args, report_violation):
         for message, urn in rule(Index(args.resources), args.get_config() or {}):
             report_violation(message, urn)
 
     return StackValidationPolicy(name=name, description=description, validate=validate, enforcement_level=level,
-                                 severity=severity, remediation_steps=remediation)
+                                 severity=severity, remediation_steps=remediation, config_schema=config_schema)
 
 
 HIGH, CRITICAL, MEDIUM = Severity.HIGH, Severity.CRITICAL, Severity.MEDIUM
@@ -94,6 +98,13 @@ def policies() -> list:
                   rr.stateful_protected, HIGH,
                   "Keep tenancy:protectStatefulResources true (or set protect on the resource)."),
         # -- across the stack -------------------------------------------------------------------
+        _stack("tenant-isolation",
+               "Nothing of one tenant, the pool, anyone or an unknown owner can read, write, decrypt, assume or reach "
+               "another tenant's resources, through any modelled mechanism (IAM identity, resource and trust "
+               "policies, KMS grants, security groups, cache users), except along the declared platform paths.",
+               isolation.tenant_isolation, CRITICAL,
+               "Remove the path the message names (the statement, grant, rule or membership), or scope it to the "
+               "tenant's own resources; a resource may attach only to its own tenant's.", config_schema=DEPLOYERS),
         _stack("tenant-tags", "Every taggable AWS resource of a tenant carries the five tenancy tags.",
                sr.tenant_tags, MEDIUM, "Create tenant resources under the tenant component, which tags them."),
         _stack("no-cross-tenant-references", "No resource of one tenant depends on or names another tenant's.",

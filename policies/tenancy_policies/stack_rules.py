@@ -139,6 +139,8 @@ def tenant_cidrs_no_overlap(index: Index, config: Config) -> Found:
         net = network(peek(r.props, "cidrBlock"))
         if tenant is not None and net is not None:
             blocks.append((tenant, net, r))
+    # by tenant (stably): the same pair is reported the same way whatever order the engine registered it in
+    blocks.sort(key=lambda block: block[0])
     for (ta, na, ra), (tb, nb, rb) in combinations(blocks, 2):
         if ta != tb and na.overlaps(nb):
             yield f"{rb.name} ({nb}) of tenant {tb} overlaps {ra.name} ({na}) of tenant {ta}", rb.urn

@@ -139,7 +139,7 @@ def test_secret_outputs_are_never_printed():
 def test_preview_mode_reports_what_it_could_not_judge():
     code, data = plan_json("--stack", "dev", "--preview")
     assert code == 0 and data["preview"] is True
-    assert data["policy"]["notRun"] == ["iam-tenant-scope", "kms-key-policy-no-open-principal"]
+    assert data["policy"]["notRun"] == ["iam-tenant-scope", "kms-key-policy-no-open-principal", "tenant-isolation"]
 
 
 def test_broken_registry_in_a_copied_project_exits_one_with_the_located_problem(tmp_path):

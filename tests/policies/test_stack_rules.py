@@ -817,8 +817,9 @@ def test_role_policies_still_unknown_in_preview_are_not_run_after_reporting_what
 
 
 def test_every_stack_policy_has_its_own_cases():
+    # tenant-isolation (the access graph) has its own corpus of bypasses and twins: test_isolation.py
     stack_policies = {name for name, p in policies().items() if isinstance(p, StackValidationPolicy)}
-    assert stack_policies <= CASES.caught()
+    assert stack_policies - {"tenant-isolation"} <= CASES.caught()
     assert {case.policy for case in CASES} <= set(policies())
 
 

@@ -1,0 +1,70 @@
+"""The declared platform paths: the only edges into a tenant's resources that may start outside
+that tenant. This module is the one place they are listed; `allowed` is the one test.
+
+Also here, the pooled stores' partitions: in a store the platform pools, what belongs to which
+tenant (its key prefix in the pooled cache, its login in the pooled database)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from . import arns
+from .model import Edge
+
+# name -> what it allows (the README lists the same)
+PATHS = {
+    "account-root": "The account root as a principal of a resource policy (the key policies' administration): "
+                    "it delegates to the account's IAM policies, which the graph reads as edges of their own.",
+    "aws-service-for-account": "An AWS service acting for this account only: a service principal whose statement "
+                               "pins aws:SourceAccount, aws:SourceOwner or kms:CallerAccount to this account, or "
+                               "kms:ViaService (the service then acts only for callers who reach its resource).",
+    "pooled-services": "The platform's pooled services on the platform's pooled stores (the pooled database and "
+                       "cache and their network): never a tenant's own store, nor a tenant's partition of a "
+                       "pooled one.",
+    "deployer": "The deploying principal: ARN patterns listed in the policy's `deployingPrincipals` setting.",
+    "hybrid-pool-network": "TEMPORARY (issue 12, design hole 1): a tenant in the shared network tier with a database "
+                           "or cache of its own admits the pooled workloads' security group, since its own workloads "
+                           "run with it. Remove this path once such tenants' workloads get a group of their own.",
+}
+SHARED_TIER = "shared"
+
+# Source node keys the mechanisms give the principals that the paths name.
+ACCOUNT_ROOT = "account-root:"
+SERVICE_FOR_ACCOUNT = "aws-service-for-account:"
+
+
+def key_prefix(tenant_id: str) -> str:
+    """A tenant's keys and channels in the pooled cache."""
+    return f"{tenant_id}:"
+
+
+def database_login(tenant_id: str) -> str:
+    """A tenant's login in the pooled database."""
+    return f"tenant_{tenant_id.replace('-', '_')}"
+
+
+def allowed(edge: Edge, config: Mapping[str, Any]) -> Optional[str]:
+    """The declared path that allows an edge, or None."""
+    source, target = edge.source, edge.target
+    if edge.path:
+        return edge.path
+    if source.key.startswith(ACCOUNT_ROOT):
+        return "account-root"
+    if source.key.startswith(SERVICE_FOR_ACCOUNT):
+        return "aws-service-for-account"
+    if source.owner.kind == "platform" and target.owner.kind == "platform":
+        return "pooled-services"
+    for pattern in config.get("deployingPrincipals") or ():
+        if source.arn and arns.matches(str(pattern), source.arn):
+            return "deployer"
+    return None
+
+
+def hybrid_pool_network(source_owner, source_type: str, isolation_tags: list) -> Optional[str]:
+    """The temporary path for a shared-network tenant's own data service admitting the pool's group:
+    the group's isolation tag and its tenant component's must both say `shared`."""
+    if source_owner.kind == "platform" and source_type == "aws:ec2/securityGroup:SecurityGroup" and \
+            len(isolation_tags) >= 2 and all(t == SHARED_TIER for t in isolation_tags):
+        return "hybrid-pool-network"
+    return None
