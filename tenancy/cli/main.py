@@ -34,6 +34,25 @@ cmd_audit = _lazy("audit", "cmd_audit")
 cmd_capacity = _lazy("capacity", "cmd_capacity")
 
 
+def _registry_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
+    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+
+
+def _stack_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", default="dev", help="a stack with a Pulumi.<stack>.yaml, or <env>-platform|pool|<id>")
+    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+
+
+def _admin_connection_args(p: argparse.ArgumentParser) -> None:
+    """How the data-plane commands reach the pooled database as its admin."""
+    p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
+    p.add_argument("--platform-outputs", help="or: the platform stack's `pulumi stack output --json` file: the pooled "
+                                              "database's address, port and RDS-managed master secret")
+    p.add_argument("--dsn-secret", help="or: the ARN of a secret holding the pooled database's master credentials "
+                                        "(with --platform-outputs: instead of the one it names)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenancy", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,8 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("plan", help="run a stack offline (no credentials), summarise it and check the policies")
-    p.add_argument("--stack", default="dev", help="a stack with a Pulumi.<stack>.yaml, or <env>-platform|pool|<id>")
-    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+    _stack_args(p)
     p.add_argument("--scope", help="override tenancy:scope")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.add_argument("--preview", action="store_true", help="preview mode: computed values stay unknown")
@@ -60,8 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("capacity", help="what a stack needs of the account's service quotas, and how many "
                                         "more tenants of each tier fit")
-    p.add_argument("--stack", default="dev", help="a stack with a Pulumi.<stack>.yaml, or <env>-platform|pool|<id>")
-    p.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+    _stack_args(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_capacity)
 
@@ -79,33 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_affected)
 
     p = sub.add_parser("db-bootstrap", help="apply the pooled tenants' roles, schemas and row security (SQL)")
-    p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
-    p.add_argument("--platform-outputs", help="or: the platform stack's `pulumi stack output --json` file: the pooled "
-                                              "database's address, port and RDS-managed master secret")
-    p.add_argument("--dsn-secret", help="or: the ARN of the secret holding the pooled database's master credentials "
-                                        "(with --platform-outputs: instead of the one it names)")
+    _admin_connection_args(p)
     p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
     p.add_argument("--dry-run", action="store_true", help="print the SQL (passwords masked) without connecting")
     p.add_argument("--reset-passwords", action="store_true", help="also set the passwords of existing roles")
     p.add_argument("--readmit", action="append", default=[], metavar="ID",
                    help="a tenant that left the pool, coming back with its data (repeatable)")
     p.add_argument("--stack-outputs", help="`pulumi stack output --json` file: passwords from the tenants' secrets")
-    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
-    p.add_argument("--cwd", default=".")
+    _registry_args(p)
     p.set_defaults(func=cmd_db_bootstrap)
 
     p = sub.add_parser("db-check", help="find what lets a pooled tenant reach another's data or outlive its "
                                        "place in the pool (read-only); exit 1 on any finding")
-    p.add_argument("--dsn", help="PostgreSQL connection string of the pooled database (an admin role)")
-    p.add_argument("--platform-outputs", help="or: the platform stack's `pulumi stack output --json` file")
-    p.add_argument("--dsn-secret", help="or: the ARN of the pooled database's master secret")
+    _admin_connection_args(p)
     p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
     p.add_argument("--accept", action="append", default=[], metavar="KIND[:SUBJECT]",
                    help="a finding the platform knowingly cannot fix where it runs (on RDS: write-without-create, "
                         "public-rights:template1); repeatable")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
-    p.add_argument("--cwd", default=".")
+    _registry_args(p)
     p.set_defaults(func=cmd_db_check)
 
     p = sub.add_parser("cache-acl", help="apply the pooled tenants' Redis ACL users (self-managed Redis; "
@@ -113,8 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="redis[s]://admin:PASSWORD@host:port of the pooled cache")
     p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
     p.add_argument("--dry-run", action="store_true", help="print the ACL rules (passwords masked) without connecting")
-    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
-    p.add_argument("--cwd", default=".")
+    _registry_args(p)
     p.set_defaults(func=cmd_cache_acl)
 
     p = sub.add_parser("cache-usage", help="per-tenant keys and memory in the pooled cache (read-only); "
@@ -124,16 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.20, help="share of maxmemory (default 0.20)")
     p.add_argument("--sample", type=int, default=1000, help="keys sized per tenant (default 1000)")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
-    p.add_argument("--cwd", default=".")
+    _registry_args(p)
     p.set_defaults(func=cmd_cache_usage)
 
     p = sub.add_parser("audit", help="check the live account: is every tenant still isolated? (read-only)")
     p.add_argument("--environment", default="prod", choices=[e.value for e in Environment])
     p.add_argument("--region", help="default: the AWS configuration's region")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--registry", help="the registry directory (default: ./tenants)")
-    p.add_argument("--cwd", default=".")
+    _registry_args(p)
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("stack-config", help="write Pulumi.<stack>.yaml of a split stack for the Pulumi CLI")
