@@ -59,14 +59,21 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _scope(value, r: Registration) -> str:
+    """The scope a resource counts in; in preview an id not known yet is counted on its own (a
+    partial count, never a false alarm)."""
+    return value if isinstance(value, str) and value else f"(not known yet: {r.name})"
+
+
 def usage(registrations: Iterable[Registration]) -> Usage:
     """What these registrations take of each quota, per scope."""
     regs = [r for r in registrations if r.custom]
     used: Usage = Counter()
-    subnet_zone = {r.id: _text(r.input("availabilityZone")) for r in regs if r.type == "aws:ec2/subnet:Subnet"}
+    subnet_zone = {r.id: _scope(r.input("availabilityZone"), r) for r in regs
+                   if r.type == "aws:ec2/subnet:Subnet" and r.id}
     for r in regs:
         t = r.type
-        vpc = _text(r.input("vpcId"))
+        vpc = _scope(r.input("vpcId"), r)
         if t == "aws:ec2/vpc:Vpc":
             used[("vpcs", "")] += 1
             vpc_id = r.id or r.urn
@@ -76,7 +83,9 @@ def usage(registrations: Iterable[Registration]) -> Usage:
         elif t == "aws:ec2/eip:Eip":
             used[("eips", "")] += 1
         elif t == "aws:ec2/natGateway:NatGateway":
-            used[("nat-per-zone", subnet_zone.get(_text(r.input("subnetId")), "?"))] += 1
+            subnet = _text(r.input("subnetId"))
+            zone = subnet_zone.get(subnet) if subnet else None
+            used[("nat-per-zone", zone or _scope(None, r))] += 1
         elif t == "aws:ec2/internetGateway:InternetGateway":
             used[("igws", "")] += 1
         elif t == "aws:ec2/securityGroup:SecurityGroup":
@@ -84,7 +93,7 @@ def usage(registrations: Iterable[Registration]) -> Usage:
         elif t in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
                    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
             direction = "in" if "Ingress" in t else "out"
-            used[("rules-per-group", f"{_text(r.input('securityGroupId'))} ({direction})")] += 1
+            used[("rules-per-group", f"{_scope(r.input('securityGroupId'), r)} ({direction})")] += 1
         elif t == "aws:ec2/subnet:Subnet":
             used[("subnets-per-vpc", vpc)] += 1
         elif t == "aws:ec2/routeTable:RouteTable":
@@ -110,7 +119,7 @@ def usage(registrations: Iterable[Registration]) -> Usage:
             used[("appconfig-applications", "")] += 1
             used[("appconfig-environments", r.id)] += 0  # an empty application still has room
         elif t == "aws:appconfig/environment:Environment":
-            used[("appconfig-environments", _text(r.input("applicationId")))] += 1
+            used[("appconfig-environments", _scope(r.input("applicationId"), r))] += 1
         elif t == "aws:budgets/budget:Budget":
             used[("budgets", "")] += 1
         elif t == "aws:apigateway/usagePlan:UsagePlan":
