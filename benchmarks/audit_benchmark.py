@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,8 @@ def run(count: int, registry_dir: Path = PROJECT / "tenants") -> dict:
 
     with moto_server() as endpoint, _environment(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench",
                                                  AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="eu-west-1"):
+        # moto's backends live in the process: start from an empty account, whatever ran before
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).read()
         session = boto3.Session(region_name="eu-west-1")
         sample, tenants = synthetic_tenants(count, registry_dir)
         started = time.perf_counter()

@@ -17,6 +17,7 @@ from tenancy.registry.models import Service, Tier
 from tenancy.registry.naming import key_alias, role_name
 
 SHARED_VPC = "10.0.0.0/16"
+PLATFORM_TAGS = {"tenancy-scope": "platform", "isolation": "shared", "managed-by": "tenancy"}
 
 
 @contextmanager
@@ -82,7 +83,8 @@ def build(session, tenants, environment: str) -> Account:
     account_id = session.client("sts").get_caller_identity()["Account"]
     root = f"arn:aws:iam::{account_id}:root"
     shared = ec2.create_vpc(CidrBlock=SHARED_VPC)["Vpc"]["VpcId"]
-    pool = ec2.create_security_group(GroupName="pool-app", Description="pool", VpcId=shared)["GroupId"]
+    pool = ec2.create_security_group(GroupName="pool-app", Description="pool", VpcId=shared,
+                                     TagSpecifications=_ec2_tags("security-group", PLATFORM_TAGS))["GroupId"]
     pool_data_subnets = [ec2.create_subnet(VpcId=shared, CidrBlock=f"10.0.{8 + i}.0/24",
                                            AvailabilityZone=f"{session.region_name}{'ab'[i]}")["Subnet"]["SubnetId"]
                          for i in range(2)]
@@ -91,7 +93,7 @@ def build(session, tenants, environment: str) -> Account:
         tags, refs = tags_for(tenant, environment), TenantRefs()
         role = iam.create_role(RoleName=role_name(environment, tenant.id), AssumeRolePolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+                                                     "Action": "sts:AssumeRole"}]}), Tags=_list(tags))["Role"]["Arn"]
         policy = {"Version": "2012-10-17", "Statement": [
             {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
             {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*"}]}

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from tenancy.audit.graph_source import isolation_findings
 from tenancy.registry.loader import Registry
 from tenancy.registry.models import Service, Tier
 from tenancy.registry.naming import ENVIRONMENT_TAG as ENV_TAG
@@ -58,6 +59,7 @@ class Inventory:
     groups: dict[str, dict] = field(default_factory=dict)  # sg id -> description
     vpcs: dict[str, dict] = field(default_factory=dict)
     subnets: dict[str, dict] = field(default_factory=dict)
+    network: dict[str, list] = field(default_factory=dict)  # kind -> every VPC, subnet or security group
 
     def arns(self, tenant: str, kind: str) -> list[str]:
         return [r["arn"] for r in self.by_tenant.get(tenant, []) if r["kind"] == kind]
@@ -86,13 +88,16 @@ def collect(session, environment: str) -> Inventory:
         inv.by_tenant[tags[TENANT_TAG]].append({"arn": item["ResourceARN"], "kind": _kind(item["ResourceARN"]),
                                                 "tags": tags})
     ec2 = session.client("ec2")
-    tenant_filter = [{"Name": "tag-key", "Values": [TENANT_TAG]}, {"Name": f"tag:{ENV_TAG}", "Values": [environment]}]
     for kind, operation, key, id_key in (("ec2:security-group", "describe_security_groups", "SecurityGroups", "GroupId"),
                                          ("ec2:vpc", "describe_vpcs", "Vpcs", "VpcId"),
                                          ("ec2:subnet", "describe_subnets", "Subnets", "SubnetId")):
         store = {"ec2:security-group": inv.groups, "ec2:vpc": inv.vpcs, "ec2:subnet": inv.subnets}[kind]
-        for item in _pages(ec2, operation, key, Filters=tenant_filter):
+        # every one (the isolation graph needs the untagged ones too), the tenants' kept by their tags
+        inv.network[kind] = list(_pages(ec2, operation, key))
+        for item in inv.network[kind]:
             tags = _tags(item.get("Tags"))
+            if TENANT_TAG not in tags or tags.get(ENV_TAG) != environment:
+                continue
             store[item[id_key]] = {**item, "tenant": tags[TENANT_TAG]}
             arn = f"arn:aws:ec2:{inv.region}:{account}:{kind.split(':')[1]}/{item[id_key]}"
             inv.by_tenant[tags[TENANT_TAG]].append({"arn": arn, "kind": kind, "tags": tags, "id": item[id_key]})
@@ -318,7 +323,10 @@ class Auditor:
 
 def audit(session, registry: Registry, environment: str) -> list[Finding]:
     inventory = collect(session, environment)
-    return Auditor(inventory, registry, environment, session.client("kms")).run()
+    auditor = Auditor(inventory, registry, environment, session.client("kms"))
+    found = auditor.run()
+    found += isolation_findings(session, inventory, auditor.tenants.values(), Finding)
+    return sorted(set(found), key=lambda f: (SEVERITY_ORDER[f.severity], f.tenant, f.arn, f.problem))
 
 
 def render_table(findings: list[Finding], environment: str, tenants: int) -> str:

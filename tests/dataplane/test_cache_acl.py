@@ -222,10 +222,17 @@ def test_the_cli_applies_with_passwords_from_the_environment_and_fails_clearly(c
 
 
 def test_cache_usage_names_the_tenant_that_fills_the_pooled_cache(cache, pooled):
-    import json
-
     admin = redis.Redis.from_url(cache.url(), decode_responses=True)
     admin.config_set("maxmemory", 64 * 1024 * 1024)
+    try:
+        _fill_and_measure(admin, cache, pooled)
+    finally:
+        admin.config_set("maxmemory", 0)  # the server is shared by the session's tests
+
+
+def _fill_and_measure(admin, cache, pooled):
+    import json
+
     hog, quiet = pooled[0].id, pooled[1].id
     admin.set(f"{quiet}:k", "x")
     pipe = admin.pipeline()
