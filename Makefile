@@ -46,7 +46,7 @@ lint: $(VENV)/.installed
 
 ## test: lint, then the whole test suite (JOBS=auto workers)
 test: lint $(VENV)/bin/actionlint servers
-	$(PY) -m pytest -n $(JOBS)
+	$(PY) -m pytest -n $(JOBS) --dist worksteal
 
 ## bench: the benchmarks (audit of 200 tenants; plan of 25 and 100), as ratios to an in-run baseline
 bench: $(VENV)/.installed

@@ -18,8 +18,8 @@ def pooled_db(rec):
     return db
 
 
-def test_the_pooled_database_autoscales_and_alarms_before_it_fills():
-    rec = run_program(PROJECT, "dev")
+def test_the_pooled_database_autoscales_and_alarms_before_it_fills(dev):
+    rec = dev
     db = pooled_db(rec)
     allocated, ceiling = db.input("allocatedStorage"), db.input("maxAllocatedStorage")
     assert ceiling >= allocated * 1.1  # what RDS accepts; and room to grow
