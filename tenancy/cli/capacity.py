@@ -14,7 +14,7 @@ from tenancy.plan.run import Progress, plan_stack
 def cmd_capacity(args) -> ExitCode:
     progress = Progress(enabled=sys.stderr.isatty())
     try:
-        result = plan_stack(Path(args.cwd), args.stack, progress=progress)
+        result = plan_stack(Path(args.cwd), args.stack, progress=progress, policies=False)
     finally:
         progress.done()
     account = result.capacity

@@ -4,6 +4,7 @@ become DataPlaneError with a message that names the server but never a password.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -172,15 +173,30 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def apply_cache_acl(url: str, rules: list[AclRule]) -> int:
-    """Apply every rule and switch the default user off, atomically; return the number of rules."""
+@contextmanager
+def _redis_admin(url: str, refused: str, **options):
+    """An admin client of the cache at `url`; its failures as DataPlaneError naming the server
+    (never the password), `refused` saying what a refused command means for the caller."""
     import redis
 
     where = safe_location(url)
-    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, decode_responses=True)
+    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, **options)
     try:
-        me = client.acl_whoami()
-        if me == "default":
+        yield client, where
+    except redis.AuthenticationError:
+        raise DataPlaneError(f"{where}: authentication failed (check the user and password)") from None
+    except redis.ConnectionError as exc:
+        raise DataPlaneError(f"cannot connect to {where}: {_first_line(exc)}") from None
+    except redis.ResponseError as exc:
+        raise DataPlaneError(f"{where}: {refused}: {_first_line(exc)}") from None
+    finally:
+        client.close()
+
+
+def apply_cache_acl(url: str, rules: list[AclRule]) -> int:
+    """Apply every rule and switch the default user off, atomically; return the number of rules."""
+    with _redis_admin(url, "nothing was changed", decode_responses=True) as (client, where):
+        if client.acl_whoami() == "default":
             raise DataPlaneError(f"{where}: connected as the default user, which this switches off; connect as "
                                  "an admin user (redis://admin:PASSWORD@host:port)")
         pipe = client.pipeline(transaction=True)
@@ -188,31 +204,11 @@ def apply_cache_acl(url: str, rules: list[AclRule]) -> int:
             pipe.execute_command("ACL", "SETUSER", *rule.args())
         pipe.execute()
         return len(rules)
-    except redis.AuthenticationError:
-        raise DataPlaneError(f"{where}: authentication failed (check the user and password)") from None
-    except redis.ConnectionError as exc:
-        raise DataPlaneError(f"cannot connect to {where}: {_first_line(exc)}") from None
-    except redis.ResponseError as exc:
-        raise DataPlaneError(f"{where}: nothing was changed: {_first_line(exc)}") from None
-    finally:
-        client.close()
 
 
 def cache_usage(url: str, tenant_ids: list[str], threshold: float = MOVE_TO_DEDICATED_SHARE,
                 sample_per_tenant: int = SAMPLE_PER_TENANT) -> CacheUsage:
     """Per-tenant keys and memory of the pooled cache, read-only, as an admin user (SCAN, MEMORY
     USAGE, INFO memory: a tenant user may run none of them)."""
-    import redis
-
-    where = safe_location(url)
-    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    try:
+    with _redis_admin(url, "the measurement was refused") as (client, _):
         return measure_usage(client, tenant_ids, sample_per_tenant=sample_per_tenant, threshold=threshold)
-    except redis.AuthenticationError:
-        raise DataPlaneError(f"{where}: authentication failed (check the user and password)") from None
-    except redis.ConnectionError as exc:
-        raise DataPlaneError(f"cannot connect to {where}: {_first_line(exc)}") from None
-    except redis.ResponseError as exc:
-        raise DataPlaneError(f"{where}: the measurement was refused: {_first_line(exc)}") from None
-    finally:
-        client.close()

@@ -171,8 +171,9 @@ def raised_quotas(config: dict[str, str]) -> dict[str, int]:
 
 def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: bool = False,
                pack_dir: Optional[Path] = None, pack_config: Optional[Path] = None,
-               progress: Optional[Progress] = None) -> PlanResult:
-    """Run the stack offline and judge it; raise PlanError for anything the user must fix."""
+               progress: Optional[Progress] = None, policies: bool = True) -> PlanResult:
+    """Run the stack offline and judge it; raise PlanError for anything the user must fix.
+    `policies=False` skips the pack (for `capacity`, which reads only the recording)."""
     progress = progress or Progress(False)
     if not (project / "Pulumi.yaml").exists():
         raise PlanError(f"{project} is not a Pulumi project (Pulumi.yaml is missing)")
@@ -208,15 +209,18 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
     progress.step("checking provider and API constraints")
     breaches = check_constraints(rec)
     account = capacity(rec, raised_quotas(resolved.config))
-    progress.step("checking the policy pack")
-    try:
-        pack = load_pack(pack_dir)
-        report = check(rec, pack, read_pack_config(pack_config), preview=preview)
-    except PackError as exc:
-        raise PlanError(str(exc)) from None
+    report, pack_name = None, None
+    if policies:
+        progress.step("checking the policy pack")
+        try:
+            pack = load_pack(pack_dir)
+            report = check(rec, pack, read_pack_config(pack_config), preview=preview)
+        except PackError as exc:
+            raise PlanError(str(exc)) from None
+        pack_name = pack.name
     progress.done()
     return PlanResult(stack=stack, project=project_name(project), environment=environment,
                       scope=rec.outputs.get("scope") or resolved.config.get(SCOPE_KEY), preview=preview,
-                      recording=rec, report=report, pack_name=pack.name,
+                      recording=rec, report=report, pack_name=pack_name,
                       pack_config=str(pack_config) if pack_config else None, constraints=breaches,
                       capacity=account)
