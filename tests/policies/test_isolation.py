@@ -780,6 +780,11 @@ def test_isolation_case(case):
     case.run()
 
 
+@pytest.mark.parametrize("case", CASES.params())
+def test_isolation_case_in_preview(case):
+    case.run_preview()
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if not c.config], ids=lambda c: c.id)
 def test_the_corpus_through_the_sdks_analyzer_service(case):
     """The same stacks as the engine's AnalyzeStack request, through the SDK's own servicer (the
