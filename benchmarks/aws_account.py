@@ -15,6 +15,7 @@ from benchmarks.ports import free_port
 from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, carve
 from tenancy.registry.models import Service, Tier
 from tenancy.registry.naming import key_alias, role_name
+from tenancy.registry.tiers import own_data
 
 SHARED_VPC = "10.0.0.0/16"
 PLATFORM_TAGS = {"tenancy-scope": "platform", "isolation": "shared", "managed-by": "tenancy"}
@@ -113,8 +114,13 @@ def build(session, tenants, environment: str) -> Account:
         secrets.create_secret(Name=f"{environment}-{tenant.id}-db", SecretString="{}", KmsKeyId=refs.key_arn,
                               Tags=_list(tags))
         network = tenant.tier(Service.network)
-        if network is Tier.shared:
+        if network is Tier.shared and not own_data(tenant.services):
             refs.vpc_id, refs.app_group = shared, pool
+        elif network is Tier.shared:  # hybrid: its own workloads' group in the shared VPC
+            refs.vpc_id = shared
+            refs.app_group = ec2.create_security_group(
+                GroupName=f"{tenant.id}-app", Description="app", VpcId=shared,
+                TagSpecifications=_ec2_tags("security-group", tags))["GroupId"]
         else:
             block = IPv4Network(tenant.tenant.network.cidr)
             if network is Tier.isolated:

@@ -1,5 +1,8 @@
-"""A tenant's workload identity: one IAM role, assumable only by the tenant's Kubernetes service
-account, allowed to use only that tenant's key, queues, secrets, cache user and database user."""
+"""A tenant's workload identity: one IAM role, allowed to use only that tenant's key, queues, secrets,
+cache user and database user; assumable only by the tenant's own Kubernetes service account (a
+tenant with its own namespace), or, for a pooled tenant, only by the pool's one workload identity
+with the session tag `tenant-id` set to that tenant (the pooled services ask for one tenant's
+credentials per request: no pod of the pool namespace holds a tenant's role of its own)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from tenancy.registry import naming
 
 from .context import Account
 from .policydoc import document
@@ -22,11 +27,25 @@ class IdentityArgs:
     service_account: str
     oidc_issuer: str | None = None  # the cluster's IRSA issuer; None: EKS Pod Identity
     oidc_provider_arn: pulumi.Input[str] | None = None  # the IAM OIDC provider of that issuer, looked up
+    pool_role_arn: pulumi.Input[str] | None = None  # a pooled tenant's: the pool identity that assumes it
+    tenant_id: str | None = None  # with pool_role_arn: the session tag value the trust requires
+
+
+def pool_session_trust(pool_role_arn: pulumi.Input[str], tenant_id: str) -> list[dict]:
+    """Only the pool identity, and only for a session tagged with this tenant (exactly: StringEquals,
+    never ...IfExists, which would pass an untagged session)."""
+    return [{"Effect": "Allow", "Principal": {"AWS": pool_role_arn}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+             "Condition": {"StringEquals": {f"aws:RequestTag/{naming.SESSION_TAG}": tenant_id}}}]
 
 
 def trust_statements(args: IdentityArgs) -> list[dict]:
-    """IRSA through the cluster's OIDC provider when one is configured, else EKS Pod Identity; in
-    both cases bound to exactly one namespace and service account."""
+    """A pooled tenant's role: the pool identity's tagged sessions. Otherwise IRSA through the
+    cluster's OIDC provider when one is configured, else EKS Pod Identity; in both cases bound to
+    exactly one namespace and service account."""
+    if args.pool_role_arn is not None:
+        if not args.tenant_id:
+            raise ValueError("a pooled tenant's identity needs its tenant id for the session tag")
+        return pool_session_trust(args.pool_role_arn, args.tenant_id)
     namespace, service_account = args.namespace, args.service_account
     subject = f"system:serviceaccount:{namespace}:{service_account}"
     if args.oidc_issuer is not None:
@@ -90,6 +109,15 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.role_arn = role.arn
         self.role_name = role.name
         self.register_outputs({"roleArn": self.role_arn, "roleName": self.role_name})
+
+    def allow_tenant_sessions(self, tenant_roles: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """The pool identity's one permission: assume tenants' roles (ARN pattern), tagging the session.
+        Each pooled tenant's trust policy decides whether, and for which tag (`pool_session_trust`)."""
+        return aws.iam.RolePolicy(f"{self._prefix}-sessions", role=self.role_name, policy=document([{
+            "Sid": "AssumeTenantRolesTagged", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Resource": tenant_roles,
+            "Condition": {"StringLike": {f"aws:RequestTag/{naming.SESSION_TAG}": "?*"}}}]),
+            opts=pulumi.ResourceOptions(parent=self))
 
     def grant(self, grants: Grants) -> aws.iam.RolePolicy:
         return aws.iam.RolePolicy(f"{self._prefix}-access", role=self.role_name,

@@ -107,3 +107,14 @@ def service_account(name: str, *, namespace: pulumi.Input[str], account: str, ro
         f"{name}-sa", metadata={"name": account, "namespace": namespace, "labels": labels,
                                 "annotations": {"eks.amazonaws.com/role-arn": role_arn}},
         automount_service_account_token=True, opts=opts)
+
+
+def pod_security_group(name: str, *, namespace: pulumi.Input[str], group_id: pulumi.Input[str],
+                       opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """Every pod of the namespace in the tenant's own security group (EKS security groups for pods:
+    the VPC CNI with ENABLE_POD_ENI=true), so the tenant's data services admit its workloads and no
+    one else's, also inside the shared VPC."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-pod-security-group", api_version="vpcresources.k8s.aws/v1beta1", kind="SecurityGroupPolicy",
+        metadata={"name": "tenant-workloads", "namespace": namespace},
+        spec={"podSelector": {}, "securityGroups": {"groupIds": [group_id]}}, opts=opts)

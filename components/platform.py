@@ -14,8 +14,9 @@ from .cache import Cache, CacheArgs
 from .context import Account, DeployContext
 from .database import POOLED_DB_NAME, Database, DatabaseArgs, DatabaseSize
 from .flags import application
+from .identity import IdentityArgs, WorkloadIdentity
 from .keys import Key, KeyArgs
-from .kubernetes import QuotaSpec, TenantNamespace
+from .kubernetes import QuotaSpec, TenantNamespace, service_account
 from .network import Vpc, VpcArgs, WorkloadSecurityGroup
 from .policydoc import document
 from .tagging import platform_tags, tagging
@@ -102,14 +103,23 @@ class Platform(pulumi.ComponentResource):
         if settings.billing.activate_cost_allocation_tags:
             aws.costexplorer.CostAllocationTag(f"{name}-tenant-cost-tag", tag_key=naming.TENANT_TAG, status="Active",
                                                opts=child)
+        kube = settings.kubernetes
+        pool_identity = WorkloadIdentity(f"{name}-pool-identity", IdentityArgs(
+            ctx.account, naming.pool_role_name(env), naming.POOL_NAMESPACE, naming.POOL_SERVICE_ACCOUNT,
+            oidc_issuer=kube.oidc_issuer if kube else None, oidc_provider_arn=ctx.oidc_provider_arn), opts=child)
+        pool_identity.allow_tenant_sessions(ctx.account.arn("iam", f"role/{naming.tenant_roles_pattern(env)}",
+                                                            region=False))
         pool_namespace: pulumi.Input[str] = naming.POOL_NAMESPACE
         if ctx.kubernetes is not None:
             quota = pool.namespace_quota
+            in_cluster = pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])
+            labels = {"tenancy.io/tier": "shared", "tenancy.io/environment": env}
             pool_namespace = TenantNamespace(
-                f"{name}-pool-namespace", namespace=naming.POOL_NAMESPACE,
-                labels={"tenancy.io/tier": "shared", "tenancy.io/environment": env},
+                f"{name}-pool-namespace", namespace=naming.POOL_NAMESPACE, labels=labels,
                 quota=QuotaSpec(quota.cpu, quota.memory_gib, quota.storage_gib, quota.pods), data_cidrs=data_cidrs,
-                opts=pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])).namespace
+                opts=in_cluster).namespace
+            service_account(f"{name}-pool", namespace=pool_namespace, account=naming.POOL_SERVICE_ACCOUNT,
+                            role_arn=pool_identity.role_arn, labels=labels, opts=in_cluster)
         self._exports = {
             "vpcId": network.vpc_id,
             "vpcCidr": network_settings.vpc_cidr,
@@ -124,6 +134,7 @@ class Platform(pulumi.ComponentResource):
                              "secretArn": database.secret_arn},
             "poolCache": {"arn": cache.arn, "endpoint": cache.endpoint, "userGroupId": cache.user_group_id},
             "poolNamespace": pool_namespace,
+            "poolWorkloadRoleArn": pool_identity.role_arn,
             "appConfigApplicationIds": [app.id for app in flags_applications],
         }
         self.register_outputs(self._exports)

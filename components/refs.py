@@ -56,6 +56,8 @@ class PlatformRefs:
     def pool_cache_user_group_id(self): return self._get("poolCache", "userGroupId")
     @property
     def pool_namespace(self): return self._get("poolNamespace")
+    @property
+    def pool_workload_role_arn(self): return self._get("poolWorkloadRoleArn")
     def appconfig_application_id(self, tenant_id: str) -> pulumi.Output[str]:
         """The flags application that holds this tenant (`naming.flags_shard` over the platform's list)."""
         return self._get("appConfigApplicationIds").apply(lambda ids: ids[flags_shard(tenant_id, len(ids))])

@@ -14,7 +14,7 @@ import pulumi
 from tenancy.registry import naming
 from tenancy.registry.flags import feature_flags_json
 from tenancy.registry.models import DataIsolation, PlanMonitoring, Service, Tier
-from tenancy.registry.tiers import EffectiveTenant
+from tenancy.registry.tiers import EffectiveTenant, own_data
 
 from .api import ApiAccess, ApiAccessArgs
 from .billing import BudgetArgs, tenant_budget
@@ -24,7 +24,7 @@ from .database import POOLED_DB_NAME, Database, DatabaseArgs, DatabaseSize, Pool
 from .flags import TenantFlags
 from .identity import Grants, IdentityArgs, WorkloadIdentity
 from .keys import Key, KeyArgs
-from .kubernetes import QuotaSpec, TenantNamespace, service_account
+from .kubernetes import QuotaSpec, TenantNamespace, pod_security_group, service_account
 from .monitoring import Monitoring, MonitoringArgs
 from .network import SliceArgs, TenantSlice, Vpc, VpcArgs, WorkloadSecurityGroup
 from .platform import platform_layout
@@ -60,6 +60,7 @@ class Placement:
     data_subnet_ids: pulumi.Input[Sequence[str]]
     data_cidrs: Sequence[str]
     app_security_group_id: pulumi.Input[str]
+    own_group: bool = False  # the tenant's workloads have a group of their own (not the pool's)
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,14 @@ class Tenant(pulumi.ComponentResource):
         namespace = naming.namespace_name(tenant.id) if tenant.has_own_namespace else naming.POOL_NAMESPACE
         service_account_name = naming.service_account_name(tenant.id)
         kube = ctx.settings.kubernetes
+        pooled_compute = not tenant.has_own_namespace
+        if pooled_compute:  # the pooled services act for it through the pool identity's tagged sessions
+            service_account_name = naming.POOL_SERVICE_ACCOUNT
         identity = WorkloadIdentity(f"{name}-identity", IdentityArgs(
             account, naming.role_name(env, tenant.id), namespace, service_account_name,
-            oidc_issuer=kube.oidc_issuer if kube else None, oidc_provider_arn=ctx.oidc_provider_arn), opts=child)
+            oidc_issuer=kube.oidc_issuer if kube else None, oidc_provider_arn=ctx.oidc_provider_arn,
+            pool_role_arn=platform.pool_workload_role_arn if pooled_compute else None,
+            tenant_id=tenant.id), opts=child)
         key = Key(f"{name}-key", KeyArgs(account, env, tenant.id, user_arns=[identity.role_arn], protect=ctx.protect),
                   opts=child)
         placement = self._place(key)
@@ -168,8 +174,13 @@ class Tenant(pulumi.ComponentResource):
         network = ctx.settings.network
         layout = tenant.subnet_layout(network.az_count)
         if layout is None:  # the shared network
-            return Placement(platform.vpc_id, platform.data_subnet_ids, platform_layout(network).data,
-                             platform.pool_app_security_group_id)
+            data = platform_layout(network).data
+            if not own_data(tenant.services):
+                return Placement(platform.vpc_id, platform.data_subnet_ids, data, platform.pool_app_security_group_id)
+            # hybrid: its own data service admits its own workloads' group, never the pool's
+            app = WorkloadSecurityGroup(f"{name}-app", vpc_id=platform.vpc_id, data_cidrs=data,
+                                        ports=(naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
+            return Placement(platform.vpc_id, platform.data_subnet_ids, data, app.id, own_group=True)
         if tenant.tier(Service.network) is Tier.dedicated:
             vpc_id = platform.vpc_id
             own = TenantSlice(f"{name}-slice", SliceArgs(
@@ -185,7 +196,7 @@ class Tenant(pulumi.ComponentResource):
             vpc_id = own.vpc_id
         app = WorkloadSecurityGroup(f"{name}-app", vpc_id=vpc_id, data_cidrs=layout.data,
                                     ports=(naming.DATABASE_PORT, naming.CACHE_PORT), opts=child)
-        return Placement(vpc_id, own.data_subnet_ids, layout.data, app.id)
+        return Placement(vpc_id, own.data_subnet_ids, layout.data, app.id, own_group=True)
 
     # -- data -----------------------------------------------------------------------------------
     def _database(self, key: Key, placement: Placement) -> tuple[DataAccess, pulumi.Output[str]]:
@@ -245,12 +256,14 @@ class Tenant(pulumi.ComponentResource):
         in_cluster = pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])
         tier = tenant.tier(Service.compute)
         labels = tenant_labels(tenant, ctx.environment, tier.value)
-        if tenant.has_own_namespace:
-            namespace_output = TenantNamespace(f"{name}-namespace", namespace=namespace, labels=labels,
-                                               quota=tenant_quota(tenant), data_cidrs=placement.data_cidrs,
-                                               opts=in_cluster).namespace
-        else:
-            namespace_output = self._platform.pool_namespace
+        if not tenant.has_own_namespace:
+            return self._platform.pool_namespace  # the pool's service account acts for it (tagged sessions)
+        namespace_output = TenantNamespace(f"{name}-namespace", namespace=namespace, labels=labels,
+                                           quota=tenant_quota(tenant), data_cidrs=placement.data_cidrs,
+                                           opts=in_cluster).namespace
         service_account(name, namespace=namespace_output, account=account, role_arn=identity.role_arn,
                         labels=labels, opts=in_cluster)
+        if placement.own_group and tenant.tier(Service.network) is not Tier.isolated:
+            pod_security_group(name, namespace=namespace_output, group_id=placement.app_security_group_id,
+                               opts=in_cluster)
         return namespace_output

@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
-from .graph import cache, iam, network
+from .graph import cache, endpoints, iam, interfaces, kubernetes, network, routing, workloads
 from .graph.analysis import graph
 from .graph.core import ALL_ID_KEYS, ATTACHMENTS, STACK_REFERENCE
 from .graph.invariant import findings
@@ -24,8 +24,10 @@ READ_WHOLE = {
     network.SG, network.SG_RULE, network.SG_INGRESS, network.SUBNET, network.VPC, network.CIDR_ASSOCIATION,
     network.PREFIX_LIST, network.PREFIX_LIST_ENTRY, network.PEERING, network.TGW_ATTACHMENT,
     cache.USER, cache.GROUP, cache.ASSOCIATION, cache.REPLICATION_GROUP, STACK_REFERENCE, *ATTACHMENTS,
+    workloads.SECURITY_GROUP_POLICY, *kubernetes.TYPES,
+    interfaces.ENI, interfaces.INSTANCE, *routing.TYPES, *endpoints.TYPES,
 }
-ALWAYS = (*ALL_ID_KEYS, "tags", "metadata", *network.GROUP_PROPS)
+ALWAYS = (*ALL_ID_KEYS, "tags", "metadata", *network.GROUP_PROPS, *interfaces.PROPS)
 
 
 def plain(value: Any) -> Any:

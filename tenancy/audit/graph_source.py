@@ -10,7 +10,11 @@ Read: IAM roles with their trust, inline and attached policies and customer-mana
 their default versions (`get_account_authorization_details`, one paged call); KMS keys (their
 policies), grants and aliases; SQS queue, SNS topic, Secrets Manager and S3 bucket policies of the
 tenants' resources; every VPC, subnet and security group with its ingress rules (referenced groups,
-CIDRs, managed prefix lists and their entries), VPC peering and transit gateway attachments; databases; replication groups, ElastiCache users and
+CIDRs, managed prefix lists and their entries), VPC peering and transit gateway attachments; network
+interfaces (not those AWS manages for a service, nor an endpoint's own: their service is read), network
+ACLs (not a VPC's default one: the subnets that fall back to it claim nothing), route tables with their
+routes and associations, VPC endpoints and endpoint services with their allowed principals (one describe
+call per kind; one permissions read per endpoint service); databases; replication groups, ElastiCache users and
 user groups. Owners come from the `tenant-id` tag as in the plan; each registry tenant is a component
 (`tenancy:tenant:Tenant`, tagged with its tenant id and isolation tier) that its tagged resources sit
 in, as in the program.
@@ -44,6 +48,20 @@ TGW_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
 DB = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_USER, CACHE_GROUP = "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup"
+ENI, NACL = "aws:ec2/networkInterface:NetworkInterface", "aws:ec2/networkAcl:NetworkAcl"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+MAIN_ROUTE_TABLE_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+ENDPOINT, ENDPOINT_SERVICE = "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/vpcEndpointService:VpcEndpointService"
+# a route as describe_route_tables gives it -> the provider's inline route
+ROUTE_KEYS = {"DestinationCidrBlock": "cidrBlock", "DestinationIpv6CidrBlock": "ipv6CidrBlock",
+              "DestinationPrefixListId": "destinationPrefixListId", "GatewayId": "gatewayId",
+              "NatGatewayId": "natGatewayId", "NetworkInterfaceId": "networkInterfaceId",
+              "TransitGatewayId": "transitGatewayId", "VpcPeeringConnectionId": "vpcPeeringConnectionId",
+              "EgressOnlyInternetGatewayId": "egressOnlyGatewayId", "LocalGatewayId": "localGatewayId",
+              "CarrierGatewayId": "carrierGatewayId", "CoreNetworkArn": "coreNetworkArn"}
+OWN_INTERFACES = ("interface", "efa")  # the others (lambda, nat_gateway, trunk, branch...) are a service's
+GONE = ("deleted", "deleting", "rejected", "failed", "expired")
 
 
 def _pages(client, operation: str, key: str, **kwargs) -> Iterable[Any]:
@@ -91,6 +109,7 @@ class AccountReader:
         self.kms()
         self.resource_policies()
         self.network()
+        self.network_paths()
         self.data()
         return self.resources
 
@@ -236,6 +255,84 @@ class AccountReader:
             self.add(arn, PREFIX_LIST, list_id, {"id": list_id, "arn": arn,
                                                  "entries": [{"cidr": e["Cidr"]} for e in entries]})
 
+    # -- what else joins groups, sits in subnets or routes them --------------------------------------
+    def network_paths(self) -> None:
+        ec2 = self.session.client("ec2")
+        base = f"arn:aws:ec2:{self.region}:{self.account}"
+        endpoints = [e for e in _pages(ec2, "describe_vpc_endpoints", "VpcEndpoints")
+                     if str(e.get("State", "")).lower() not in GONE]
+        endpoint_interfaces = {i for e in endpoints for i in e.get("NetworkInterfaceIds", [])}
+        for e in endpoints:
+            eid = e["VpcEndpointId"]
+            arn = f"{base}:vpc-endpoint/{eid}"
+            self.add(arn, ENDPOINT, eid, {
+                "id": eid, "arn": arn, "vpcId": e.get("VpcId"), "serviceName": e.get("ServiceName"),
+                "vpcEndpointType": e.get("VpcEndpointType"), "subnetIds": e.get("SubnetIds", []),
+                "securityGroupIds": [g["GroupId"] for g in e.get("Groups", [])],
+                "routeTableIds": e.get("RouteTableIds", []), "tags": _tags(e.get("Tags"))})
+        services = list(_pages(ec2, "describe_vpc_endpoint_service_configurations", "ServiceConfigurations"))
+        allowed = _each(lambda sid: [p["Principal"] for p in _pages(
+            ec2, "describe_vpc_endpoint_service_permissions", "AllowedPrincipals", ServiceId=sid)],
+                        [svc["ServiceId"] for svc in services])
+        for svc, principals in zip(services, allowed):
+            sid = svc["ServiceId"]
+            arn = f"{base}:vpc-endpoint-service/{sid}"
+            self.add(arn, ENDPOINT_SERVICE, sid, {
+                "id": sid, "arn": arn, "serviceName": svc.get("ServiceName"),
+                "networkLoadBalancerArns": svc.get("NetworkLoadBalancerArns", []),
+                "gatewayLoadBalancerArns": svc.get("GatewayLoadBalancerArns", []),
+                "acceptanceRequired": svc.get("AcceptanceRequired"), "allowedPrincipals": principals,
+                "tags": _tags(svc.get("Tags"))})
+        interfaces = [i for i in _pages(ec2, "describe_network_interfaces", "NetworkInterfaces")
+                      if not i.get("RequesterManaged") and i.get("InterfaceType", "interface") in OWN_INTERFACES
+                      and i["NetworkInterfaceId"] not in endpoint_interfaces]
+        instance_tags = {}  # an untagged interface attached to an instance is the instance's
+        if any(not i.get("TagSet") and (i.get("Attachment") or {}).get("InstanceId") for i in interfaces):
+            instance_tags = {inst["InstanceId"]: _tags(inst.get("Tags"))
+                             for reservation in _pages(ec2, "describe_instances", "Reservations")
+                             for inst in reservation.get("Instances", [])}
+        for i in interfaces:
+            iid = i["NetworkInterfaceId"]
+            arn = f"{base}:network-interface/{iid}"
+            tags = _tags(i.get("TagSet")) or instance_tags.get((i.get("Attachment") or {}).get("InstanceId"), {})
+            self.add(arn, ENI, iid, {"id": iid, "arn": arn, "subnetId": i.get("SubnetId"), "vpcId": i.get("VpcId"),
+                                     "securityGroups": [g["GroupId"] for g in i.get("Groups", [])], "tags": tags})
+        for acl in _pages(ec2, "describe_network_acls", "NetworkAcls"):
+            if acl.get("IsDefault"):
+                continue
+            aid = acl["NetworkAclId"]
+            arn = f"{base}:network-acl/{aid}"
+            self.add(arn, NACL, aid, {"id": aid, "arn": arn, "vpcId": acl.get("VpcId"), "tags": _tags(acl.get("Tags")),
+                                      "subnetIds": [a["SubnetId"] for a in acl.get("Associations", [])
+                                                    if a.get("SubnetId")]})
+        for table in _pages(ec2, "describe_route_tables", "RouteTables"):
+            tid = table["RouteTableId"]
+            arn = f"{base}:route-table/{tid}"
+            routes = []
+            for route in table.get("Routes", []):
+                if route.get("State") == "blackhole":
+                    continue
+                entry = {prop: route[key] for key, prop in ROUTE_KEYS.items() if route.get(key)}
+                if str(entry.get("gatewayId", "")).startswith("vpce-"):  # a Gateway Load Balancer endpoint
+                    entry["vpcEndpointId"] = entry.pop("gatewayId")
+                if route.get("InstanceId") and "networkInterfaceId" not in entry:
+                    entry["instanceId"] = route["InstanceId"]
+                routes.append(entry)
+            self.add(arn, ROUTE_TABLE, tid, {"id": tid, "arn": arn, "vpcId": table.get("VpcId"), "routes": routes,
+                                             "tags": _tags(table.get("Tags"))})
+            for association in table.get("Associations", []):
+                if (association.get("AssociationState") or {}).get("State") in ("disassociated", "disassociating"):
+                    continue
+                rid = association["RouteTableAssociationId"]
+                key = f"{base}:route-table-association/{rid}"
+                if association.get("Main"):
+                    self.add(key, MAIN_ROUTE_TABLE_ASSOCIATION, rid, {"id": rid, "routeTableId": tid,
+                                                                      "vpcId": table.get("VpcId")})
+                else:
+                    self.add(key, ROUTE_TABLE_ASSOCIATION, rid, {
+                        "id": rid, "routeTableId": tid, "subnetId": association.get("SubnetId"),
+                        "gatewayId": association.get("GatewayId")})
+
     # -- data services ---------------------------------------------------------------------------------
     def data(self) -> None:
         for arn, db in self.inv.databases.items():
@@ -267,10 +364,11 @@ class AccountReader:
 TENANT_IN_MESSAGE = (re.compile(r" of tenant (\S+) via "), re.compile(r" is claimed by tenant (\S+) "))
 
 
-def isolation_findings(session, inv, tenants, finding) -> list:
-    """The invariant's violations over the account, as `finding(severity, tenant, arn, problem,
-    remedy)` (the audit's Finding), one per path: source, mechanism, target and both owners."""
-    resources = AccountReader(session, inv, tenants).read()
+def isolation_findings(session, inv, tenants, finding, cluster: Iterable[Resource] = ()) -> list:
+    """The invariant's violations over the account (and the cluster's resources, when read), as
+    `finding(severity, tenant, arn, problem, remedy)` (the audit's Finding), one per path: source,
+    mechanism, target and both owners."""
+    resources = AccountReader(session, inv, tenants).read() + list(cluster)
     g = graph(resources, inv.account)
     out = []
     for message, key in invariant_findings(g, {}):

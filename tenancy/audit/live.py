@@ -321,11 +321,13 @@ class Auditor:
                          "Recreate it in the tenant's VPC.")
 
 
-def audit(session, registry: Registry, environment: str) -> list[Finding]:
+def audit(session, registry: Registry, environment: str, cluster: Iterable[Any] = ()) -> list[Finding]:
+    """The account's findings; `cluster`: a Kubernetes cluster's resources (cluster_source), judged
+    in the same isolation graph."""
     inventory = collect(session, environment)
     auditor = Auditor(inventory, registry, environment, session.client("kms"))
     found = auditor.run()
-    found += isolation_findings(session, inventory, auditor.tenants.values(), Finding)
+    found += isolation_findings(session, inventory, auditor.tenants.values(), Finding, cluster)
     return sorted(set(found), key=lambda f: (SEVERITY_ORDER[f.severity], f.tenant, f.arn, f.problem))
 
 

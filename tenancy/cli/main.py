@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from tenancy.cli.errors import guarded
+from tenancy.cli.tenant import add_tenant_parser
 from tenancy.registry.models import Environment
 
 
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="check the live account: is every tenant still isolated? (read-only)")
     p.add_argument("--environment", default="prod", choices=[e.value for e in Environment])
     p.add_argument("--region", help="default: the AWS configuration's region")
+    p.add_argument("--kubeconfig", metavar="PATH", help="also judge this cluster's NetworkPolicies and RBAC")
+    p.add_argument("--context", metavar="NAME", help="the kubeconfig's context (default: its current one)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _registry_args(p)
     p.set_defaults(func=cmd_audit)
@@ -147,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--org", help="name the platform stack in full: ORG/<project>/<env>-platform")
     p.add_argument("--cwd", default=".")
     p.set_defaults(func=cmd_stack_config)
+
+    add_tenant_parser(sub)  # tenancy tenant new|set|suspend|resume, and move|offboard
     return parser
 
 

@@ -274,10 +274,36 @@ VALUE_RULES: dict[str, list[Callable[[Registration], Iterator[tuple]]]] = {
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
 
 
+_SELECTOR = {"type": "object", "additionalProperties": False, "properties": {
+    "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+    "matchExpressions": {"type": "array", "items": {
+        "type": "object", "required": ["key", "operator"], "additionalProperties": False,
+        "properties": {"key": {"type": "string"}, "operator": {"type": "string"},
+                       "values": {"type": "array", "items": {"type": "string"}}}}}}}
+_OBJECT_META = {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string"}, "namespace": {"type": "string"}, "labels": {"type": "object"},
+    "annotations": {"type": "object"}}}
+# Custom resources the program creates, which kubernetes-validate does not know: their CRDs' schemas,
+# made strict like kubernetes-validate's (unknown fields are errors).
+CUSTOM_SCHEMAS = {
+    # aws/amazon-vpc-resource-controller-k8s, config/crd/bases/vpcresources.k8s.aws_securitygrouppolicies.yaml
+    ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): {
+        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,
+        "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": _OBJECT_META,
+            "spec": {"type": "object", "additionalProperties": False, "properties": {
+                "podSelector": _SELECTOR, "serviceAccountSelector": _SELECTOR,
+                "securityGroups": {"type": "object", "additionalProperties": False, "properties": {
+                    "groupIds": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 16}}}}}}},
+}
+
+
 @cache
 def _k8s_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
     """kubernetes-validate's strict schema for one kind, built once (its `validate` reloads the
-    definitions on every call, about 20 ms each)."""
+    definitions on every call, about 20 ms each); a custom resource's from CUSTOM_SCHEMAS."""
+    if (api_version, kind) in CUSTOM_SCHEMAS:
+        return jsonschema.validators.Draft202012Validator(CUSTOM_SCHEMAS[(api_version, kind)])
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     folder = f"kubernetes-json-schema/v{KUBERNETES_VERSION}-local-strict"
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 POOL_NAMESPACE = "tenant-pool"
+POOL_SERVICE_ACCOUNT = "pool-services"  # what the pooled services run as, in the pool namespace
 POOLED_DATABASE = "tenants"  # the database of the pooled PostgreSQL that shared tenants live in
 DATABASE_PORT = 5432
 CACHE_PORT = 6379
@@ -17,6 +18,7 @@ CACHE_PORT = 6379
 # Tags on every tenant-owned AWS resource (applied by components/tagging.py, read by the plan and
 # the audit); the tenant's is also the cost allocation tag its budget filters on.
 TENANT_TAG = "tenant-id"
+SESSION_TAG = TENANT_TAG  # the session tag a pooled tenant's role requires of the pool identity
 PLAN_TAG = "tenant-plan"
 ISOLATION_TAG = "isolation"
 ENVIRONMENT_TAG = "environment"
@@ -47,6 +49,16 @@ def service_account_name(tenant_id: str) -> str:
 def role_name(environment: str, tenant_id: str) -> str:
     """IAM role names are global to the account, so they carry the environment."""
     return f"tenancy-{environment}-{tenant_id}"
+
+
+def pool_role_name(environment: str) -> str:
+    """The pooled workloads' one identity: it assumes a pooled tenant's role per request, tagged."""
+    return role_name(environment, POOL_OWNER)
+
+
+def tenant_roles_pattern(environment: str) -> str:
+    """Every tenant role's name in an environment (an IAM resource pattern)."""
+    return role_name(environment, "*")
 
 
 def key_alias(environment: str, owner: str) -> str:

@@ -90,6 +90,11 @@ class EffectiveTenant:
         return subnet_layout(str(self.tenant.network.cidr), subnet_roles(tier), az_count)
 
 
+def own_data(services: dict[Service, Tier]) -> bool:
+    """Whether a tenant has a database or cache of its own."""
+    return services[Service.database] is not Tier.shared or services[Service.cache] is not Tier.shared
+
+
 def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | None, list[RuleBreak]]:
     """Apply the tenant's plan; return the effective tenant and every rule it breaks."""
     plan = plans.get(tenant.plan)
@@ -99,6 +104,10 @@ def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | N
     services = {
         service: getattr(tenant.services, service.value) or isolation for service in Service
     }
+    if tenant.services.compute is None and services[Service.compute] is Tier.shared and own_data(services):
+        # a database or cache of its own admits only the tenant's own workloads, which therefore
+        # run apart from the pool: in the tenant's namespace, in its own security group
+        services[Service.compute] = Tier.dedicated
     merged = plan.quotas.model_dump() | tenant.quotas.model_dump(exclude_none=True)
     data_isolation = tenant.data_isolation
     if data_isolation is None and services[Service.database] is Tier.shared:
@@ -132,6 +141,10 @@ def _rule_findings(tenant: Tenant, plan: Plan, eff: EffectiveTenant) -> Iterator
             yield (("services", service.value),
                    f"plan {tenant.plan!r} does not allow {service.value} {asked.value!r}; "
                    f"allowed overrides: {_allowed(allowed)}")
+    if tenant.services.compute is Tier.shared and own_data(eff.services):
+        yield (("services", "compute"),
+               "a database or cache of its own admits only the tenant's own workloads, so they cannot run in the "
+               "shared pool: remove 'compute: shared' (its compute then runs dedicated, in its own namespace)")
     network = eff.services[Service.network]
     for service in (Service.database, Service.cache, Service.compute):
         tier = eff.services[service]

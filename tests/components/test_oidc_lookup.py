@@ -25,8 +25,11 @@ def test_workload_roles_trust_the_provider_the_lookup_returns(monkeypatch):
     monkeypatch.setattr(CloudMocks, "call", call)
     rec = run_program(PROJECT, "dev")
     assert asked and all(url.startswith("https://oidc.eks.") for url in asked)
-    roles = [r for r in rec.of_type("aws:iam/role:Role") if r.name.endswith("-identity-role")]
-    assert roles
+    # the roles service accounts assume: the pool identity's and those of tenants with a namespace
+    # of their own (pooled tenants' roles trust the pool identity: test_identity.py)
+    roles = [r for r in rec.of_type("aws:iam/role:Role") if r.name.endswith("-identity-role")
+             and "Federated" in json.dumps(json.loads(r.input("assumeRolePolicy")))]
+    assert any(r.name == "dev-platform-pool-identity-role" for r in roles) and len(roles) > 1
     for role in roles:
         (trust,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
         assert trust["Principal"] == {"Federated": "arn:aws:iam::123456789012:oidc-provider/looked-up.example"}

@@ -94,12 +94,17 @@ def test_key_policy_lets_only_the_tenant_role_use_the_key(dev, tenant):
 
 
 @pytest.mark.parametrize("tenant", ["brightside", "globex", "initech", "acme"])
-def test_role_is_trusted_by_the_tenant_service_account_only_and_names_only_its_resources(dev, tenant):
+def test_role_is_trusted_by_its_workloads_only_and_names_only_its_resources(dev, tenant):
+    """A tenant with a namespace of its own: its service account there. A pooled tenant (brightside):
+    the pool identity's sessions tagged with it (test_workload_identity.py)."""
     role = workload_role(dev, tenant)
-    trust = json.loads(role.input("assumeRolePolicy"))["Statement"][0]
+    (trust,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
     issuer = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
-    namespace = "tenant-pool" if tenant in ("brightside", "globex") else f"tenant-{tenant}"
-    assert trust["Condition"]["StringEquals"][f"{issuer}:sub"] == f"system:serviceaccount:{namespace}:tenant-{tenant}"
+    if tenant == "brightside":
+        assert trust["Condition"] == {"StringEquals": {"aws:RequestTag/tenant-id": "brightside"}}
+    else:
+        assert trust["Condition"]["StringEquals"][f"{issuer}:sub"] == \
+            f"system:serviceaccount:tenant-{tenant}:tenant-{tenant}"
     access = next(r for r in dev.tenant("dev", tenant) if r.type == "aws:iam/rolePolicy:RolePolicy"
                   and r.name.endswith("-identity-access"))
     statements = {s["Sid"]: s for s in json.loads(access.input("policy"))["Statement"]}
@@ -124,7 +129,7 @@ def test_shared_tenant_gets_no_network_database_cache_or_namespace_of_its_own(de
     for type_ in (VPC, SUBNET, SG, RDS, RG, NS, "aws:ec2/networkAcl:NetworkAcl"):
         assert types[type_] == 0, type_
     assert types["aws:elasticache/userGroupAssociation:UserGroupAssociation"] == 1
-    assert types["kubernetes:core/v1:ServiceAccount"] == 1
+    assert types["kubernetes:core/v1:ServiceAccount"] == 0  # the pool's service account acts for it
 
 
 def test_pooled_tenant_login_secret_is_encrypted_with_its_own_key_and_points_at_the_pool(dev):
@@ -156,16 +161,19 @@ def test_suspended_tenant_keeps_its_resources_but_its_cache_user_is_off(dev):
 # -- hybrid ------------------------------------------------------------------------------------
 
 def test_hybrid_tenant_has_its_own_database_in_the_pooled_network_and_pooled_cache(dev):
+    """Its database admits its own workloads' group (in the shared VPC), not the pool's."""
     types = types_of(dev, "globex")
-    assert types[RDS] == 1 and types[RG] == 0 and types[VPC] == 0 and types[SUBNET] == 0
+    assert types[RDS] == 1 and types[RG] == 0 and types[VPC] == 0 and types[SUBNET] == 0 and types[NS] == 1
     db = one(dev, "globex", RDS)
     assert db.input("kmsKeyId") == key_arn(dev, "globex")
     pool_data_subnets = {s.id for s in platform(dev, SUBNET) if s.tags.get("subnet-role") == "data"}
     group = one(dev, "globex", "aws:rds/subnetGroup:SubnetGroup")
     assert set(group.input("subnetIds")) == pool_data_subnets
-    pool_app = next(r for r in platform(dev, SG) if r.name == "dev-platform-pool-app-sg")
+    own_app = next(r for r in dev.tenant("dev", "globex") if r.name == "dev-globex-app-sg")
+    (pool_vpc,) = platform(dev, VPC)
+    assert own_app.input("vpcId") == pool_vpc.id
     rules = [r for r in dev.tenant("dev", "globex") if r.type.endswith("SecurityGroupIngressRule")]
-    assert [r.input("referencedSecurityGroupId") for r in rules] == [pool_app.id]
+    assert [r.input("referencedSecurityGroupId") for r in rules] == [own_app.id]
     assert one(dev, "globex", CACHE_USER).input("accessString").startswith("on ~globex:* ")
 
 
@@ -294,12 +302,13 @@ def test_namespace_quota_and_policies_follow_the_registry(dev, registry, tenant)
     assert sa.input("metadata")["namespace"] == f"tenant-{tenant}"
 
 
-def test_pooled_tenants_service_accounts_live_in_the_pool_namespace(dev):
+def test_the_pools_one_service_account_lives_in_the_pool_namespace(dev):
     pool_ns = [r for r in platform(dev, NS)]
     assert [r.input("metadata")["name"] for r in pool_ns] == ["tenant-pool"]
-    sa = one(dev, "northwind", "kubernetes:core/v1:ServiceAccount")
+    (sa,) = platform(dev, "kubernetes:core/v1:ServiceAccount")
     assert sa.input("metadata")["namespace"] == "tenant-pool"
     assert pool_ns[0].urn in sa.property_dependencies.get("metadata", []) or pool_ns[0].urn in sa.dependencies
+    assert not [r for r in dev.tenant("dev", "northwind") if r.type == "kubernetes:core/v1:ServiceAccount"]
 
 
 def test_pooled_logins_get_new_passwords_when_the_rotation_changes():

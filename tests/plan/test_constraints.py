@@ -89,3 +89,23 @@ def test_multi_az_cache_needs_failover_and_two_nodes():
     found = breaches(resource(rg, "c", replicationGroupId="dev-a", numCacheClusters=1, multiAzEnabled=True,
                               automaticFailoverEnabled=False))
     assert found == [("c", "multiAzEnabled")]
+
+
+@pytest.mark.parametrize("spec, field", [
+    ({"podSelector": {}, "securityGroups": {"groupIds": ["sg-0123456789abcdef0"]}}, None),
+    ({"podSelector": {}, "securityGroups": {"groupIds": []}}, "spec.securityGroups.groupIds"),
+    ({"podSelector": {}, "securityGroups": {"groupIds": ["sg-1"] * 17}}, "spec.securityGroups.groupIds"),
+    ({"podSelector": {}, "securityGroups": {"groupIDs": ["sg-1"]}}, "spec.securityGroups"),
+])
+def test_a_security_group_policy_is_checked_against_its_crds_schema(spec, field):
+    """The custom resource kubernetes-validate does not know, against the VPC resource controller's CRD."""
+    found = breaches(resource("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "sgp",
+                              apiVersion="vpcresources.k8s.aws/v1beta1", kind="SecurityGroupPolicy",
+                              metadata={"name": "tenant-workloads", "namespace": "tenant-a"}, spec=spec))
+    assert found == ([] if field is None else [("sgp", field)])
+
+
+def test_a_custom_resource_without_a_known_schema_is_refused():
+    found = breaches(resource("kubernetes:example.com/v1:Widget", "w", apiVersion="example.com/v1", kind="Widget",
+                              metadata={"name": "w", "namespace": "tenant-a"}, spec={}))
+    assert found == [("w", "kind")]

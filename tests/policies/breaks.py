@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import copy
 import json
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 import pytest
-
 from pulumi_policy.proxy import UnknownValueError
 
 from .resources import UNKNOWN, Found, Stack, violations

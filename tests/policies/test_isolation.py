@@ -31,6 +31,7 @@ from .world import (
     INGRESS,
     KEY,
     MANAGED_POLICY,
+    PLATFORM_TAGS,
     QUEUE_POLICY,
     ROLE,
     ROLE_POLICY,
@@ -41,6 +42,7 @@ from .world import (
     hex_id,
     tags,
 )
+from .world import namespace as world_namespace
 
 POLICY = "tenant-isolation"
 CASES = Cases()
@@ -57,6 +59,9 @@ ASSOCIATION = "aws:elasticache/userGroupAssociation:UserGroupAssociation"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
 TGW_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
+SG_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 TENANT_ACCESS = "on ~{t}:* &{t}:* +@all -@admin -@dangerous -scan -randomkey -pubsub"
 INITECH_ROLE, ACME_ROLE = "dev-initech-identity-role", "dev-acme-identity-role"
 
@@ -667,8 +672,9 @@ def the_account_root_and_scoped_services_in_a_key_policy(s):
                  "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}})
 
 
-def hybrid(s: Stack) -> None:
-    """A tenant in the shared network tier with a database of its own, admitting the pooled group."""
+def hybrid(s: Stack, admitted: str = "dev-platform-pool-app-sg") -> None:
+    """A tenant in the shared network tier with a database of its own (northwind, made hybrid),
+    its database group admitting one group: by default the pooled workloads' (design hole 1)."""
     s["dev-northwind"].props["tags"]["isolation"] = "shared"
     s.add(SG, "dev-northwind-db-sg", {"vpcId": prop(s, "dev-platform-network-vpc", "id"), "id": hex_id("sg", "nw"),
                                       "tags": tags("northwind", "professional", "shared")}, parent="dev-northwind")
@@ -676,12 +682,57 @@ def hybrid(s: Stack) -> None:
         "vpcSecurityGroupIds": [hex_id("sg", "nw")], "arn": arn("rds", "db:dev-northwind"),
         "tags": tags("northwind", "professional", "shared")}, parent="dev-northwind")
     ingress(s, "dev-northwind-db-from-0", "dev-northwind", "dev-northwind-db-sg",
-            referencedSecurityGroupId=prop(s, "dev-platform-pool-app-sg", "id"))
+            referencedSecurityGroupId=prop(s, admitted, "id"))
+
+
+def hybrid_workloads(s: Stack, namespace: str = "tenant-northwind", group_name: str = "dev-northwind-app-sg") -> None:
+    """The fix: the hybrid tenant's workloads run in its own namespace, in a security group of its
+    own in the shared VPC that EKS attaches to its pods (SecurityGroupPolicy); its database admits
+    that group only."""
+    t = tags("northwind", "professional", "shared")
+    if "dev-northwind-app-sg" not in s.specs:
+        s.add(SG, "dev-northwind-app-sg", {"vpcId": prop(s, "dev-platform-network-vpc", "id"),
+                                           "id": hex_id("sg", "nw-app"), "tags": t}, parent="dev-northwind",
+              prop_deps={"vpcId": ["dev-platform-network-vpc"]})
+    if "dev-northwind-namespace-ns" not in s.specs:
+        world_namespace(s, "dev-northwind", "dev-northwind", "tenant-northwind", {"tenancy.io/tenant-id": "northwind"})
+    s.add(SG_POLICY, f"sgp-{namespace}", {
+        "metadata": {"name": "tenant-workloads", "namespace": namespace},
+        "spec": {"podSelector": {}, "securityGroups": {"groupIds": [prop(s, group_name, "id")]}}},
+        parent="dev-northwind", prop_deps={"spec": [group_name]})
+
+
+@CASES.fails(POLICY)
+def a_hybrid_tenants_own_database_admits_the_pooled_workloads(s):
+    hybrid(s)
+    return reaches(s.urn("dev-northwind-db-from-0"), "members of dev-platform-pool-app-sg (the platform (pool)) can "
+                   "reach dev-northwind-db-instance (through dev-northwind-db-sg) of tenant northwind")
 
 
 @CASES.passes(POLICY)
-def a_hybrid_tenants_own_database_admits_the_pool_through_the_temporary_path(s):
-    hybrid(s)
+def a_hybrid_tenants_own_database_admits_its_own_workloads_group(s):
+    hybrid_workloads(s)
+    hybrid(s, admitted="dev-northwind-app-sg")
+
+
+@CASES.fails(POLICY)
+def the_pool_namespace_puts_its_pods_in_a_hybrid_tenants_group(s):
+    hybrid_workloads(s)
+    hybrid(s, admitted="dev-northwind-app-sg")
+    s.remove("sgp-tenant-northwind")
+    hybrid_workloads(s, namespace="tenant-pool")
+    return reaches(s.urn("sgp-tenant-pool"), "pods of namespace tenant-pool (the platform (pool)) can reach "
+                   "security group dev-northwind-app-sg of tenant northwind via security group policy sgp-tenant-pool")
+
+
+@CASES.fails(POLICY)
+def a_tenants_namespace_puts_its_pods_in_another_tenants_group(s):
+    s.add(SG_POLICY, "attack", {
+        "metadata": {"name": "join", "namespace": "tenant-acme"},
+        "spec": {"podSelector": {}, "securityGroups": {"groupIds": [prop(s, "dev-initech-app-sg", "id")]}}},
+        parent="dev-acme")
+    return reaches(s.urn("attack"), "pods of namespace tenant-acme (tenant acme) can reach security group "
+                   "dev-initech-app-sg of tenant initech")
 
 
 @CASES.fails(POLICY)
@@ -691,6 +742,87 @@ def a_dedicated_tenants_group_claiming_the_shared_tier_to_admit_the_pool(s):
             referencedSecurityGroupId=prop(s, "dev-platform-pool-app-sg", "id"))
     return reaches(s.urn("attack"), "members of dev-platform-pool-app-sg (the platform (pool)) can reach "
                    "dev-initech-db-instance")
+
+
+# == pooled workloads' identity (design hole 2) ================================================================
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+POOL_ROLE = "dev-platform-pool-identity-role"
+
+
+def pool_identity(s: Stack, trust_condition: dict | None = None, pool_statements: tuple = ()) -> None:
+    """The pool's one workload identity: the pool's service account, a platform role trusting it,
+    allowed to assume tenants' roles; northwind's role trusts that role with `trust_condition`."""
+    s.add(SERVICE_ACCOUNT, "dev-platform-pool-sa", {"metadata": {"name": "pool-services", "namespace": "tenant-pool"},
+                                                    "id": "tenant-pool/pool-services"}, parent="dev-platform")
+    s.add(ROLE, POOL_ROLE, {"name": "tenancy-dev-pool", "arn": f"arn:aws:iam::{ACCOUNT}:role/tenancy-dev-pool",
+                            "id": "tenancy-dev-pool", "tags": PLATFORM_TAGS, "assumeRolePolicy": doc({
+                                "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"},
+                                "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {
+                                    f"{ISSUER}:sub": "system:serviceaccount:tenant-pool:pool-services"}}})},
+          parent="dev-platform")
+    role_policy(s, "dev-platform-pool-identity-sessions", POOL_ROLE, *(pool_statements or (
+        allow(["sts:AssumeRole", "sts:TagSession"], f"arn:aws:iam::{ACCOUNT}:role/tenancy-dev-*"),)),
+        parent="dev-platform")
+    statement = {"Effect": "Allow", "Principal": {"AWS": prop(s, POOL_ROLE, "arn")},
+                 "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    if trust_condition is not None:
+        statement["Condition"] = trust_condition
+    s["dev-northwind-identity-role"].props["assumeRolePolicy"] = doc(statement)
+    s["dev-northwind-identity-role"].prop_deps["assumeRolePolicy"] = [POOL_ROLE]
+
+
+def pinned(tenant_id: str = "northwind", operator: str = "StringEquals") -> dict:
+    return {operator: {"aws:RequestTag/tenant-id": tenant_id}}
+
+
+@CASES.fails(POLICY)
+def a_pooled_tenants_service_account_in_the_pool_namespace(s):
+    """The old design: any pod of the pool namespace may name northwind's service account."""
+    s.add(SERVICE_ACCOUNT, "dev-northwind-sa", {
+        "metadata": {"name": "tenant-northwind", "namespace": "tenant-pool",
+                     "labels": {"tenancy.io/tenant-id": "northwind"}}, "id": "tenant-pool/tenant-northwind"},
+        parent="dev-northwind")
+    return reaches(s.urn("dev-northwind-sa"), "pods of namespace tenant-pool (the platform (pool)) can assume "
+                   "service account tenant-pool/tenant-northwind of tenant northwind")
+
+
+@CASES.passes(POLICY)
+def the_pool_identity_assumes_a_pooled_tenants_role_with_its_session_tag(s):
+    pool_identity(s, pinned())
+
+
+@CASES.fails(POLICY)
+def a_pooled_tenants_role_trusting_the_pool_identity_without_a_session_tag(s):
+    pool_identity(s)
+    return reaches(s.urn("dev-northwind-identity-role"), "role dev-platform-pool-identity-role (the platform (pool)) "
+                   "can assume role dev-northwind-identity-role")
+
+
+@CASES.fails(POLICY)
+def a_session_tag_pinned_by_a_pattern(s):
+    pool_identity(s, pinned("*", "StringLike"))
+    return reaches(s.urn("dev-northwind-identity-role"), "can assume role dev-northwind-identity-role")
+
+
+@CASES.fails(POLICY)
+def a_session_tag_pinned_only_if_the_session_has_one(s):
+    pool_identity(s, pinned(operator="StringEqualsIfExists"))
+    return reaches(s.urn("dev-northwind-identity-role"), "can assume role dev-northwind-identity-role")
+
+
+@CASES.fails(POLICY)
+def a_session_tag_pinned_to_another_tenant(s):
+    pool_identity(s, pinned("acme"))
+    return reaches(s.urn("dev-northwind-identity-role"), "can assume role dev-northwind-identity-role")
+
+
+@CASES.fails(POLICY)
+def a_tenant_role_delegating_to_the_account_lets_the_pool_assume_it_untagged(s):
+    pool_identity(s, pinned())
+    s["dev-initech-identity-role"].props["assumeRolePolicy"] = doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"})
+    return reaches(s.urn("dev-platform-pool-identity-sessions"), "role dev-platform-pool-identity-role (the platform "
+                   "(pool)) can assume dev-initech-identity-role")
 
 
 def platform_reference(s: Stack) -> str:
@@ -709,11 +841,13 @@ def a_split_stack_admits_the_platforms_pooled_group_into_a_dedicated_database(s)
                    "dev-platform) (the platform (pool)) can reach dev-initech-db-instance")
 
 
-@CASES.passes(POLICY)
+@CASES.fails(POLICY)
 def a_split_stacks_hybrid_tenant_admits_the_platforms_pooled_group(s):
     hybrid(s)
     s["dev-northwind-db-from-0"].props["referencedSecurityGroupId"] = platform_reference(s)
     s["dev-northwind-db-from-0"].prop_deps["referencedSecurityGroupId"] = ["platform-ref"]
+    return reaches(s.urn("dev-northwind-db-from-0"), "(platform.poolAppSecurityGroupId of stack dev-platform) (the "
+                   "platform (pool)) can reach dev-northwind-db-instance")
 
 
 @CASES.fails(POLICY)
@@ -925,7 +1059,7 @@ def test_the_model_reads_plain_resources_without_the_policy_sdk():
 
 def test_the_declared_paths_are_listed_in_one_place():
     assert set(paths.PATHS) == {"account-root", "aws-service-for-account", "pooled-services", "deployer",
-                                "hybrid-pool-network"}
+                                "pool-tenant-session"}
     assert all(text.endswith(".") for text in paths.PATHS.values())
 
 

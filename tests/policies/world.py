@@ -302,3 +302,170 @@ def compliant(extra_tenants: Optional[list[tuple[str, str, str]]] = None) -> Sta
                  ("northwind", "professional", "shared"), *(extra_tenants or [])]:
         tenant(s, *args)
     return s
+
+
+# -- Kubernetes building blocks for the cases (the compliant stack above holds none of these) -------------
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+RBAC = "kubernetes:rbac.authorization.k8s.io/v1:"
+ROLE_K8S, CLUSTER_ROLE = f"{RBAC}Role", f"{RBAC}ClusterRole"
+ROLE_BINDING, CLUSTER_ROLE_BINDING = f"{RBAC}RoleBinding", f"{RBAC}ClusterRoleBinding"
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+def service_account(s: Stack, name: str, parent: str, ns_name: str, account: str, labels: dict) -> str:
+    """A workload's service account, as components/kubernetes.py `service_account` makes it."""
+    s.add(SERVICE_ACCOUNT, name, {"metadata": {"name": account, "namespace": ns_name, "labels": labels},
+                                  "automountServiceAccountToken": True, "id": f"{ns_name}/{account}"}, parent=parent)
+    return name
+
+
+def network_policy(s: Stack, name: str, parent: str, ns_name: str, spec: dict, policy_name: str = "") -> str:
+    policy_name = policy_name or name
+    s.add(NETWORK_POLICY, name, {"metadata": {"namespace": ns_name, "name": policy_name}, "spec": spec,
+                                 "id": f"{ns_name}/{policy_name}"}, parent=parent)
+    return name
+
+
+def component_network_policies(s: Stack, prefix: str, parent: str, ns_name: str, data_cidrs: list[str]) -> None:
+    """The rest of what TenantNamespace creates beside default-deny and allow-same-namespace: DNS,
+    HTTPS out of the private ranges, and the owner's data subnets (all egress)."""
+    everything = {"podSelector": {}}
+    for policy_name, spec in {
+        "allow-dns": {**everything, "policyTypes": ["Egress"], "egress": [{
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]},
+        "allow-https-out": {**everything, "policyTypes": ["Egress"], "egress": [{
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+            "ports": [{"protocol": "TCP", "port": 443}]}]},
+        "allow-own-data": {**everything, "policyTypes": ["Egress"], "egress": [{
+            "to": [{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
+            "ports": [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 6379}]}]},
+    }.items():
+        network_policy(s, f"{prefix}-namespace-np-{policy_name}", parent, ns_name, spec, policy_name)
+
+
+def role(s: Stack, name: str, parent: str, ns_name: str, rules: list[dict]) -> str:
+    s.add(ROLE_K8S, name, {"metadata": {"namespace": ns_name, "name": name}, "rules": rules,
+                           "id": f"{ns_name}/{name}"}, parent=parent)
+    return name
+
+
+def cluster_role(s: Stack, name: str, parent: str, rules: list[dict], labels: Optional[dict] = None) -> str:
+    s.add(CLUSTER_ROLE, name, {"metadata": {"name": name, "labels": labels or {}}, "rules": rules, "id": name},
+          parent=parent)
+    return name
+
+
+def subject(kind: str, name: str, namespace: str = "") -> dict:
+    found = {"kind": kind, "name": name}
+    if namespace:
+        found["namespace"] = namespace
+    else:
+        found["apiGroup"] = "rbac.authorization.k8s.io"
+    return found
+
+
+def role_binding(s: Stack, name: str, parent: str, ns_name: Optional[str], role_kind: str, role_name: str,
+                 subjects: list[dict]) -> str:
+    """A RoleBinding in `ns_name`, or a ClusterRoleBinding when `ns_name` is None."""
+    metadata = {"name": name} if ns_name is None else {"name": name, "namespace": ns_name}
+    s.add(CLUSTER_ROLE_BINDING if ns_name is None else ROLE_BINDING, name, {
+        "metadata": metadata, "subjects": subjects, "id": name if ns_name is None else f"{ns_name}/{name}",
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name}}, parent=parent)
+    return name
+
+
+# -- network interfaces, routes, network ACLs and endpoints (test_isolation_network.py) ------------------
+ENI = "aws:ec2/networkInterface:NetworkInterface"
+INSTANCE = "aws:ec2/instance:Instance"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+MAIN_ROUTE_TABLE_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+NACL = "aws:ec2/networkAcl:NetworkAcl"
+NACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
+NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ENDPOINT_SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService"
+ALLOWED_PRINCIPAL = "aws:ec2/vpcEndpointServiceAllowedPrinciple:VpcEndpointServiceAllowedPrinciple"
+
+
+def network_interface(s: Stack, name: str, parent: str, subnet_name: str, group_names: list[str],
+                      tag_set: Optional[dict] = None) -> str:
+    """An ENI in a subnet of the stack, in groups of the stack (by id, with their dependencies)."""
+    eni_id = hex_id("eni", name)
+    props = {"subnetId": s[subnet_name].props["id"], "securityGroups": [s[g].props["id"] for g in group_names],
+             "id": eni_id, "arn": arn("ec2", f"network-interface/{eni_id}")}
+    if tag_set is not None:
+        props["tags"] = tag_set
+    s.add(ENI, name, props, parent=parent, prop_deps={"subnetId": [subnet_name], "securityGroups": group_names})
+    return name
+
+
+def route_table(s: Stack, name: str, parent: str, vpc_name: str, routes: list[dict], subnet_names: list[str],
+                tag_set: Optional[dict] = None, route_deps: Optional[list[str]] = None) -> str:
+    """A route table with inline routes, associated with each subnet (one RouteTableAssociation each)."""
+    table_id = hex_id("rtb", name)
+    props = {"vpcId": s[vpc_name].props["id"], "routes": routes, "id": table_id,
+             "arn": arn("ec2", f"route-table/{table_id}")}
+    if tag_set is not None:
+        props["tags"] = tag_set
+    s.add(ROUTE_TABLE, name, props, parent=parent, prop_deps={"vpcId": [vpc_name], "routes": list(route_deps or [])})
+    for i, subnet_name in enumerate(subnet_names):
+        s.add(ROUTE_TABLE_ASSOCIATION, f"{name}-rta-{i}", {
+            "subnetId": s[subnet_name].props["id"], "routeTableId": table_id, "id": hex_id("rtbassoc", f"{name}-{i}")},
+            parent=parent, prop_deps={"subnetId": [subnet_name], "routeTableId": [name]})
+    return name
+
+
+def network_acl(s: Stack, name: str, parent: str, vpc_name: str, subnet_names: list[str],
+                tag_set: Optional[dict] = None, ingress: Optional[list[dict]] = None) -> str:
+    acl_id = hex_id("acl", name)
+    props = {"vpcId": s[vpc_name].props["id"], "subnetIds": [s[n].props["id"] for n in subnet_names],
+             "ingress": ingress or [], "egress": [], "id": acl_id, "arn": arn("ec2", f"network-acl/{acl_id}")}
+    if tag_set is not None:
+        props["tags"] = tag_set
+    s.add(NACL, name, props, parent=parent, prop_deps={"vpcId": [vpc_name], "subnetIds": subnet_names})
+    return name
+
+
+def load_balancer(s: Stack, name: str, parent: str, subnet_names: list[str], tag_set: dict) -> str:
+    """An internal network load balancer in the subnets."""
+    lb_arn = arn("elasticloadbalancing", f"loadbalancer/net/{name}/{digest(name, 16)}")
+    s.add(LOAD_BALANCER, name, {"loadBalancerType": "network", "internal": True, "tags": tag_set,
+                                "subnets": [s[n].props["id"] for n in subnet_names], "arn": lb_arn, "id": lb_arn},
+          parent=parent, prop_deps={"subnets": subnet_names})
+    return name
+
+
+def endpoint_service(s: Stack, name: str, parent: str, lb_name: str, tag_set: Optional[dict] = None,
+                     **props) -> str:
+    """A PrivateLink endpoint service in front of a network load balancer."""
+    service_id = f"vpce-svc-{digest(name, 17)}"
+    values = {"networkLoadBalancerArns": [s[lb_name].props["arn"]], "acceptanceRequired": False,
+              "id": service_id, "arn": arn("ec2", f"vpc-endpoint-service/{service_id}"),
+              "serviceName": f"com.amazonaws.vpce.{REGION}.{service_id}", **props}
+    if tag_set is not None:
+        values["tags"] = tag_set
+    s.add(ENDPOINT_SERVICE, name, values, parent=parent, prop_deps={"networkLoadBalancerArns": [lb_name]})
+    return name
+
+
+def vpc_endpoint(s: Stack, name: str, parent: str, vpc_name: str, service_name: str, subnet_names: list[str],
+                 group_names: list[str], tag_set: Optional[dict] = None, service: Optional[str] = None) -> str:
+    """An interface endpoint in a VPC's subnets and groups, to `service_name` (the program's `service`,
+    when given, as its dependency)."""
+    endpoint_id = hex_id("vpce", name)
+    props = {"vpcId": s[vpc_name].props["id"], "serviceName": service_name, "vpcEndpointType": "Interface",
+             "subnetIds": [s[n].props["id"] for n in subnet_names],
+             "securityGroupIds": [s[g].props["id"] for g in group_names],
+             "id": endpoint_id, "arn": arn("ec2", f"vpc-endpoint/{endpoint_id}")}
+    if tag_set is not None:
+        props["tags"] = tag_set
+    s.add(ENDPOINT, name, props, parent=parent,
+          prop_deps={"vpcId": [vpc_name], "subnetIds": subnet_names, "securityGroupIds": group_names,
+                     "serviceName": [service] if service else []})
+    return name

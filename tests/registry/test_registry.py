@@ -227,6 +227,8 @@ def test_slice_size_follows_the_zone_count_of_each_stack(registry_dir):
         ("plan: gold\n", "plan", "unknown plan 'gold'; plans: enterprise, professional, starter"),
         ("plan: professional\nservices: {database: dedicated}\ndataIsolation: row\n", "dataIsolation", "pooled database only"),
         ("plan: starter\nnetwork: {cidr: 10.0.96.0/20}\n", "network", "has no address block of its own"),
+        ("plan: professional\nservices: {cache: dedicated, compute: shared}\n", "services.compute",
+         "cannot run in the shared pool"),
     ],
 )
 def test_plan_and_tier_mismatches(registry_dir, extra, field, expected):

@@ -17,6 +17,8 @@ LEVEL_VERBS = {"Read": READ, "Write": WRITE, "Permissions management": WRITE, "T
 SPECIAL_VERBS = {
     "kms:decrypt": DECRYPT, "kms:reencryptfrom": DECRYPT,
     "sts:assumerole": ASSUME, "sts:assumerolewithwebidentity": ASSUME, "sts:assumerolewithsaml": ASSUME,
+    # parts of an AssumeRole call (tags and source identity on the session), useless without it
+    "sts:tagsession": ASSUME, "sts:setsourceidentity": ASSUME,
     "rds-db:connect": REACH, "elasticache:connect": REACH,
 }
 

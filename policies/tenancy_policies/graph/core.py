@@ -49,6 +49,24 @@ ATTACHMENTS = {
     "aws:secretsmanager/secretPolicy:SecretPolicy": ("secretArn",),
     "aws:s3/bucketPolicy:BucketPolicy": ("bucket",),
     "aws:elasticache/userGroupAssociation:UserGroupAssociation": ("userId", "userGroupId"),
+    # network: what governs a subnet's traffic or joins one thing to another (interfaces, routing, endpoints)
+    "aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment": (
+        "networkInterfaceId", "securityGroupId"),
+    "aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment": ("instanceId", "networkInterfaceId"),
+    "aws:ec2/networkAcl:NetworkAcl": ("subnetIds",),
+    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": ("subnetIds",),
+    "aws:ec2/networkAclAssociation:NetworkAclAssociation": ("subnetId", "networkAclId"),
+    "aws:ec2/networkAclRule:NetworkAclRule": ("networkAclId",),
+    "aws:ec2/route:Route": ("routeTableId",),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "routeTableId", "gatewayId"),
+    "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation": ("vpcId", "routeTableId"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "subnetIds", "routeTableIds"),
+    "aws:ec2/vpcEndpointService:VpcEndpointService": ("networkLoadBalancerArns", "gatewayLoadBalancerArns"),
+    "aws:ec2/vpcEndpointServiceAllowedPrinciple:VpcEndpointServiceAllowedPrinciple": ("vpcEndpointServiceId",),
+    "aws:ec2/vpcEndpointConnectionAccepter:VpcEndpointConnectionAccepter": ("vpcEndpointServiceId", "vpcEndpointId"),
+    "aws:ec2/vpcEndpointSubnetAssociation:VpcEndpointSubnetAssociation": ("vpcEndpointId", "subnetId"),
+    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": ("vpcEndpointId", "routeTableId"),
+    "aws:ec2/securityGroupAssociation:SecurityGroupAssociation": ("vpcEndpointId", "securityGroupId"),
 }
 KEY = "aws:kms/key:Key"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")

@@ -88,6 +88,10 @@ def _principal(g: Graph, roles: dict, value: str) -> Node:
         return g.node(named)
     if arns.is_account_root(value):
         return Node(f"account:{value}", f"account {arns.account(value) or value}", UNOWNED, value)
+    exported = g.exported(value)
+    if exported:  # another stack's principal (the platform's pool identity, in a split pool stack)
+        stack, path, owner = exported
+        return Node(f"stack:{stack}:{path}", f"{value} ({path} of stack {stack})", owner, value)
     return Node(f"principal:{value}", f"{value} (not in this program)", UNOWNED, value)
 
 
@@ -335,6 +339,10 @@ def add_edges(g: Graph) -> None:
                 if g.owner(target) == principal.owner:
                     continue
                 allowed = ev.actions_on(st, arn)
+                if target.type == ROLE and not delegates_to_account(g, target):
+                    # assuming a role takes its trust policy too: those it names directly have
+                    # their own (trust) edges; an identity policy alone reaches no further
+                    allowed = frozenset(a for a in allowed if a.verb != ASSUME)
                 if not allowed:
                     continue
                 if target.key in ev.delegated and ev.delegated[target.key] is not None:
@@ -434,7 +442,46 @@ def _trust(g: Graph, roles: dict) -> None:
             for source in sources:
                 if source.owner != target.owner:
                     g.add(Edge(source, frozenset({ASSUME}), target, f"trust policy of {role.name}: {st.text()}",
-                               role.key))
+                               role.key, _tenant_session(st, source, target)))
+
+
+def _tenant_session(st: Statement, source: Node, target: Node) -> Optional[str]:
+    """The declared path for the pool identity's tenant sessions: a platform principal, and a trust
+    statement that pins the session tag `tenant-id` to exactly the role's own tenant (StringEquals,
+    one value: StringLike, a second value or a wildcard would let the pool pick another tenant)."""
+    if source.owner.kind != "platform" or not target.owner.is_tenant:
+        return None
+    # exactly StringEquals: ...IfExists passes a session without the tag at all
+    operators = [op for op, keys in st.conditions.items() if paths.SESSION_TAG_KEY in keys]
+    if operators == ["stringequals"] and \
+            [str(v) for v in st.conditions["stringequals"][paths.SESSION_TAG_KEY]] == [target.owner.tenant]:
+        return "pool-tenant-session"
+    return None
+
+
+def delegates_to_account(g: Graph, role: Resource) -> bool:
+    """Whether a role's trust policy lets the account's IAM policies decide who assumes it (the
+    account root as principal): only then does an identity policy's sts:AssumeRole reach it. An
+    unknown trust policy is recorded as needed and counted as delegating."""
+    known = g.__dict__.setdefault("_delegates_to_account", {})
+    if role.key not in known:
+        known[role.key] = _delegates(g, role)
+    return known[role.key]
+
+
+def _delegates(g: Graph, role: Resource) -> bool:
+    statements = parse(role.props.get("assumeRolePolicy"))
+    if statements is None:
+        g.need(role, "assumeRolePolicy")
+        return True
+    root = {g.account_id, f"arn:aws:iam::{g.account_id}:root"} if g.account_id else set()
+    for st in statements:
+        if st.effect != "Allow" or st.principals is None:
+            continue
+        for value in st.principals.get("AWS", ()):
+            if value in root or (not g.account_id and str(value).endswith(":root")):
+                return True
+    return False
 
 
 def _service_accounts(g: Graph, patterns: list[str], accounts, namespaces) -> list[Node]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
-from . import paths
 from .core import Graph
 from .documents import as_list
 from .model import REACH, UNKNOWN, UNOWNED, WORLD, Edge, Node, Resource
@@ -198,12 +197,10 @@ def add_edges(g: Graph) -> None:
             else:
                 sources.extend((n, f"from prefix list {value} ({c})", "") for c in cidrs
                                for n in addresses.sources(g, c))
-        tiers = g.tag_values(group, "isolation")
-        for source, how, source_type in sources:
+        for source, how, _ in sources:
             for target in nodes:
                 if source.owner != target.owner and source.key != group.key:
-                    g.add(Edge(source, frozenset({REACH}), target, f"ingress rule {rule.name} ({ports} {how})", rule.key,
-                               paths.hybrid_pool_network(source.owner, source_type, tiers)))
+                    g.add(Edge(source, frozenset({REACH}), target, f"ingress rule {rule.name} ({ports} {how})", rule.key))
 
 
 PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"

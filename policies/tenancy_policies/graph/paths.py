@@ -23,11 +23,12 @@ PATHS = {
                        "cache and their network): never a tenant's own store, nor a tenant's partition of a "
                        "pooled one.",
     "deployer": "The deploying principal: ARN patterns listed in the policy's `deployingPrincipals` setting.",
-    "hybrid-pool-network": "TEMPORARY (issue 12, design hole 1): a tenant in the shared network tier with a database "
-                           "or cache of its own admits the pooled workloads' security group, since its own workloads "
-                           "run with it. Remove this path once such tenants' workloads get a group of their own.",
+    "pool-tenant-session": "The platform's pool workload identity assuming a pooled tenant's role, when that role's "
+                           "trust policy pins the session tag `tenant-id` to the role's own tenant (StringEquals, "
+                           "one value): pooled services obtain one tenant's credentials per request, for the "
+                           "tenant of that request (tenancy.context's session factory).",
 }
-SHARED_TIER = "shared"
+SESSION_TAG_KEY = "aws:requesttag/tenant-id"  # lowercased, as statements keep condition keys
 
 # Source node keys the mechanisms give the principals that the paths name.
 ACCOUNT_ROOT = "account-root:"
@@ -58,13 +59,4 @@ def allowed(edge: Edge, config: Mapping[str, Any]) -> Optional[str]:
     for pattern in config.get("deployingPrincipals") or ():
         if source.arn and arns.matches(str(pattern), source.arn):
             return "deployer"
-    return None
-
-
-def hybrid_pool_network(source_owner, source_type: str, isolation_tags: list) -> Optional[str]:
-    """The temporary path for a shared-network tenant's own data service admitting the pool's group:
-    the group's isolation tag and its tenant component's must both say `shared`."""
-    if source_owner.kind == "platform" and source_type == "aws:ec2/securityGroup:SecurityGroup" and \
-            len(isolation_tags) >= 2 and all(t == SHARED_TIER for t in isolation_tags):
-        return "hybrid-pool-network"
     return None
