@@ -12,8 +12,9 @@ JOBS ?= auto
 
 # Debian packages, installed only when missing (as root, or through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_INSTALL = echo "make: installing Debian's $(1) (apt-get, as root$(if $(SUDO), through sudo)) for the data-plane tests" && \
-	$(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null'
+# Braced: `cmd || $(call APT_INSTALL,...)` must run nothing when cmd succeeds.
+APT_INSTALL = { echo "make: installing Debian's $(1) (apt-get, as root$(if $(SUDO), through sudo)) for the $(or $(2),data-plane) tests" && \
+	$(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null'; }
 
 ## help: list the targets
 help:
@@ -34,10 +35,11 @@ plan: $(VENV)/.installed
 	$(PY) -m tenancy validate
 	$(PY) -m tenancy plan --stack $(STACK)
 
-## servers: the PostgreSQL and Redis binaries the data-plane tests start on loopback
+## servers: the PostgreSQL and Redis binaries the data-plane tests start on loopback, and the portal tests' browser
 servers:
 	@command -v redis-server >/dev/null || $(call APT_INSTALL,redis-server)
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || $(call APT_INSTALL,postgresql)
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || $(call APT_INSTALL,chromium chromium-driver,portal's browser)
 
 ## lint: ruff, the architecture contracts (import-linter); the workflows are linted by the tests
 lint: $(VENV)/.installed
@@ -48,10 +50,11 @@ lint: $(VENV)/.installed
 test: lint $(VENV)/bin/actionlint servers
 	$(PY) -m pytest -n $(JOBS) --dist worksteal
 
-## bench: the benchmarks (audit of 200 tenants; plan of 25 and 100), as ratios to an in-run baseline
+## bench: the benchmarks (audit of 200 tenants; plan of 25 and 100, its harness against the SDK at 200; one tenant's change at 200 and 2,000), as ratios to an in-run baseline
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.audit_benchmark --tenants 200
-	$(PY) -m benchmarks.plan_benchmark --sizes 25,100
+	$(PY) -m benchmarks.plan_benchmark --sizes 25,100 --ratios 200
+	$(PY) -m benchmarks.scale
 
 ## validate: check the registry in tenants/
 validate: $(VENV)/.installed

@@ -119,6 +119,12 @@ class WorkloadIdentity(pulumi.ComponentResource):
             "Condition": {"StringLike": {f"aws:RequestTag/{naming.SESSION_TAG}": "?*"}}}]),
             opts=pulumi.ResourceOptions(parent=self))
 
+    def allow_database_login(self, database_user_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """IAM authentication as one database login (`rds-db:connect` on its dbuser ARN)."""
+        return aws.iam.RolePolicy(f"{self._prefix}-database", role=self.role_name, policy=document([{
+            "Sid": "ConnectPoolLogin", "Effect": "Allow", "Action": ["rds-db:connect"],
+            "Resource": [database_user_arn]}]), opts=pulumi.ResourceOptions(parent=self))
+
     def grant(self, grants: Grants) -> aws.iam.RolePolicy:
         return aws.iam.RolePolicy(f"{self._prefix}-access", role=self.role_name,
                                   policy=document(access_statements(grants)),

@@ -58,6 +58,10 @@ class PlatformRefs:
     def pool_namespace(self): return self._get("poolNamespace")
     @property
     def pool_workload_role_arn(self): return self._get("poolWorkloadRoleArn")
+    @property
+    def pool_user_pool_id(self): return self._get("userPool", "id")
+    @property
+    def pool_user_pool_issuer(self): return self._get("userPool", "issuer")
     def appconfig_application_id(self, tenant_id: str) -> pulumi.Output[str]:
         """The flags application that holds this tenant (`naming.flags_shard` over the platform's list)."""
         return self._get("appConfigApplicationIds").apply(lambda ids: ids[flags_shard(tenant_id, len(ids))])

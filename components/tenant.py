@@ -13,10 +13,12 @@ import pulumi
 
 from tenancy.registry import naming
 from tenancy.registry.flags import feature_flags_json
+from tenancy.registry.instances import MIN_PODS, PODS_PER_CPU
 from tenancy.registry.models import DataIsolation, PlanMonitoring, Service, Tier
 from tenancy.registry.tiers import EffectiveTenant, own_data
 
 from .api import ApiAccess, ApiAccessArgs
+from .auth import LoginArgs, TenantLogin, UserPool, UserPoolArgs
 from .billing import BudgetArgs, tenant_budget
 from .cache import Cache, CacheArgs, CacheUser
 from .context import DeployContext
@@ -30,10 +32,9 @@ from .network import SliceArgs, TenantSlice, Vpc, VpcArgs, WorkloadSecurityGroup
 from .platform import platform_layout
 from .queues import TenantQueues
 from .refs import PlatformRefs
+from .routing import Backend, GatewayRef, TenantRoute, gateway_ingress
+from .services import ServiceInstances
 from .tagging import tagging, tenant_labels, tenant_tags
-
-PODS_PER_CPU = 10
-MIN_PODS = 10
 
 
 def with_minimum_retention(limits: PlanMonitoring, minimum: int | None) -> PlanMonitoring:
@@ -89,7 +90,7 @@ class Tenant(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = ctx.account
 
-        namespace = naming.namespace_name(tenant.id) if tenant.has_own_namespace else naming.POOL_NAMESPACE
+        namespace = naming.namespace_name(tenant.id) if tenant.has_own_namespace else naming.pool_namespace(ctx.settings.cell)
         service_account_name = naming.service_account_name(tenant.id)
         kube = ctx.settings.kubernetes
         pooled_compute = not tenant.has_own_namespace
@@ -138,6 +139,8 @@ class Tenant(pulumi.ComponentResource):
                 account.arn("appconfig", "application/"), flags_application,
                 "/*/configuration/", flags.profile_id)]))
         namespace_output = self._kubernetes(namespace, service_account_name, identity, placement)
+        route, instances = self._workloads(namespace_output)
+        login = self._login(route)
 
         self.key_arn = key.arn
         self.role_arn = identity.role_arn
@@ -164,6 +167,9 @@ class Tenant(pulumi.ComponentResource):
             "alarmTopicArn": monitoring.topic_arn,
             "logGroup": monitoring.log_group_name,
             "flagsProfileId": flags.profile_id,
+            "identity": login.identity,  # what services verify its tokens with (tenancy.context)
+            "route": route,
+            "serviceInstances": instances,  # catalog service -> the namespace of the instances serving it
         }
         self.register_outputs(self.outputs)
 
@@ -267,3 +273,55 @@ class Tenant(pulumi.ComponentResource):
             pod_security_group(name, namespace=namespace_output, group_id=placement.app_security_group_id,
                                opts=in_cluster)
         return namespace_output
+
+    # -- sign-in, routes and service instances ----------------------------------------------------
+    def _login(self, route: dict | None) -> TenantLogin:
+        """Its own user pool (isolated, or where the plan says so), else a client and a group in the
+        platform's shared pool."""
+        tenant, ctx, platform, name = self.effective, self._ctx, self._platform, self._prefix
+        child = pulumi.ResourceOptions(parent=self)
+        if tenant.own_user_pool:
+            pool = UserPool(f"{name}-users", UserPoolArgs(naming.user_pool_name(ctx.environment, tenant.id),
+                                                          ctx.account.region, protect=ctx.protect), opts=child)
+            pool_id, issuer = pool.id, pool.issuer
+        else:
+            pool_id, issuer = platform.pool_user_pool_id, platform.pool_user_pool_issuer
+        host = route["host"] if route else None
+        return TenantLogin(f"{name}-login", LoginArgs(
+            tenant_id=tenant.id, client_name=naming.app_client_name(ctx.environment, tenant.id), user_pool_id=pool_id,
+            issuer=issuer, own_pool=tenant.own_user_pool,
+            callback_urls=[f"https://{host}/auth/callback"] if host else (),
+            logout_urls=[f"https://{host}/"] if host else ()), opts=child)
+
+    def _workloads(self, namespace: pulumi.Input[str]) -> tuple[dict | None, dict[str, str]]:
+        """Its dedicated service instances (all of the catalog, or a hybrid's critical ones) and its
+        route: own paths to its own instances, the rest to the pool's. Skipped without a cluster;
+        the route also without `tenancy:routing`."""
+        tenant, ctx, name = self.effective, self._ctx, self._prefix
+        own = {s.name for s in tenant.dedicated_services}
+        pool_namespace = naming.pool_namespace(ctx.settings.cell)  # the tenant's cell's pool
+        home = naming.namespace_name(tenant.id) if tenant.has_own_namespace else pool_namespace
+        where = {s.name: home if s.name in own else pool_namespace for s in tenant.catalog}
+        if ctx.kubernetes is None:
+            return None, where
+        in_cluster = pulumi.ResourceOptions(parent=self, providers=[ctx.kubernetes])
+        labels = tenant_labels(tenant, ctx.environment, tenant.tier(Service.compute).value)
+        if own:
+            ServiceInstances(f"{name}-services", namespace=namespace, service_account=naming.service_account_name(tenant.id),
+                             instance=tenant.id, services=tenant.dedicated_services, labels=labels, tenant_id=tenant.id,
+                             suspended=tenant.suspended, opts=in_cluster)
+        routing = ctx.settings.routing
+        if routing is None or not tenant.catalog:
+            return None, where
+        if own:
+            gateway_ingress(f"{name}-routes", namespace=namespace,
+                            proxy_namespace=routing.proxy_namespace or naming.GATEWAY_NAMESPACE,
+                            ports=[s.port for s in tenant.dedicated_services], opts=in_cluster)
+        host = naming.tenant_host(tenant.id, routing.domain)
+        backends = [Backend(s.route_path, s.name, s.port, None if where[s.name] == home else where[s.name])
+                    for s in tenant.catalog]
+        TenantRoute(f"{name}-route", tenant_id=tenant.id, namespace=namespace, route_name=naming.route_name(tenant.id),
+                    hostname=host, gateway=GatewayRef(naming.GATEWAY_NAME, naming.GATEWAY_NAMESPACE,
+                                                      naming.GATEWAY_LISTENER),
+                    backends=backends, labels=labels, opts=in_cluster)
+        return {"host": host, "namespace": home, "name": naming.route_name(tenant.id)}, where

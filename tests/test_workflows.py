@@ -30,7 +30,7 @@ def test_workflow_matches_the_github_actions_schema(path):
 
 
 def test_the_expected_workflows_exist():
-    assert {p.name for p in WORKFLOWS} == {"pr.yml", "pr-comment.yml", "preview.yml", "deploy.yml"}
+    assert {p.name for p in WORKFLOWS} == {"pr.yml", "pr-comment.yml", "preview.yml", "deploy.yml", "deploy-wave.yml"}
 
 
 def test_zizmor_finds_nothing():
@@ -69,7 +69,8 @@ def test_write_permissions_and_oidc_tokens_go_only_to_the_jobs_that_need_them():
         for name, job in workflow["jobs"].items():
             granted[f"{path.stem}.{name}"] = {k: v for k, v in job["permissions"].items() if v != "read"}
     assert {job: grants for job, grants in granted.items() if grants} == {
-        "deploy.up": {"id-token": "write"},
+        **{f"deploy.wave-{n}": {"id-token": "write"} for n in range(1, 7)},
+        "deploy-wave.up": {"id-token": "write"},
         "deploy.dataplane": {"id-token": "write"},
         "preview.preview": {"id-token": "write", "pull-requests": "write"},
         "pr-comment.comment": {"pull-requests": "write"},
@@ -79,7 +80,7 @@ def test_write_permissions_and_oidc_tokens_go_only_to_the_jobs_that_need_them():
 def test_checkouts_do_not_persist_the_token():
     for path in WORKFLOWS:
         for job in load(path.name)["jobs"].values():
-            for step in job["steps"]:
+            for step in job.get("steps", []):  # a job calling a reusable workflow has none
                 if str(step.get("uses", "")).startswith("actions/checkout@"):
                     assert step.get("with", {}).get("persist-credentials") == "false", path.name
 
@@ -118,8 +119,31 @@ def test_previews_use_the_policy_pack_and_comment_per_stack():
     assert "AWS_ROLE_ARN" in preview["jobs"]["affected"]["if"]
 
 
-def test_deploys_go_one_stack_at_a_time_in_order_with_a_concurrency_group_per_stack():
-    up = load("deploy.yml")["jobs"]["up"]
-    assert up["strategy"]["max-parallel"] == "1" and up["strategy"]["fail-fast"] == "true"
-    assert up["concurrency"]["group"] == "deploy-${{ matrix.stack }}"
+def test_deploys_go_wave_by_wave_each_gated_on_every_wave_before_it():
+    """Waves 1-6 (`tenancy stacks`): each a matrix of its stacks from `tenancy affected`, needing every
+    wave before it (and the canary gate) and running only if none failed or was cancelled."""
+    jobs = load("deploy.yml")["jobs"]
+    affected = " ".join(str(s.get("run", "")) for s in jobs["affected"]["steps"])
+    assert "tenancy affected --base" in affected and "select(.wave == $wave)" in affected
+    before: list[str] = ["affected"]
+    for n in range(1, 7):
+        job = jobs[f"wave-{n}"]
+        needs = [job["needs"]] if isinstance(job["needs"], str) else job["needs"]
+        assert needs == before, (n, needs)
+        assert job["uses"] == "./.github/workflows/deploy-wave.yml"
+        assert job["with"]["matrix"] == f"${{{{ needs.affected.outputs.wave{n} }}}}"
+        assert f"needs.affected.outputs.has{n} == 'true'" in job["if"]
+        if n > 1:
+            assert "!contains(needs.*.result, 'failure')" in job["if"] and "!cancelled()" in job["if"]
+        before = before + [f"wave-{n}"] + (["canary-gate"] if n == 3 else [])
+    gate = jobs["canary-gate"]
+    assert gate["environment"] == "canary" and gate["needs"] == ["affected", "wave-1", "wave-2", "wave-3"]
+    assert jobs["dataplane"]["needs"] == before
+
+
+def test_a_wave_deploys_its_stacks_in_parallel_with_a_concurrency_group_per_stack():
+    up = load("deploy-wave.yml")["jobs"]["up"]
+    assert up["strategy"]["matrix"] == "${{ fromJSON(inputs.matrix) }}"
+    assert int(up["strategy"]["max-parallel"]) > 1 and up["strategy"]["fail-fast"] == "false"
+    assert up["concurrency"]["group"] == "deploy-${{ matrix.stack }}" and up["concurrency"]["cancel-in-progress"] == "false"
     assert next(s for s in up["steps"] if str(s.get("uses", "")).startswith("pulumi/actions"))["with"]["command"] == "up"

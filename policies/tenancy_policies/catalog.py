@@ -22,7 +22,10 @@ PACK_NAME = "tenancy-isolation"
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 DEPLOYERS = PolicyConfigSchema(properties={"deployingPrincipals": {
     "type": "array", "items": {"type": "string"}, "default": [],
-    "description": "ARN patterns of the principals that deploy the stacks (a declared platform path)"}})
+    "description": "ARN patterns of the principals that deploy the stacks (a declared platform path)"},
+    "gatewayNamespaces": {
+    "type": "array", "items": {"type": "string"}, "default": ["tenancy-gateway"],
+    "description": "namespaces whose pods are the platform Gateway's proxies (a declared platform path)"}})
 DAYS = lambda default: PolicyConfigSchema(  # noqa: E731
     properties={"minimumDays": {"type": "integer", "minimum": 0, "default": default}})
 
@@ -118,14 +121,8 @@ def policies() -> list:
                sr.tenant_cidrs_no_overlap, CRITICAL, "Give each tenant its own address block in the registry."),
         _stack("isolated-tenant-in-own-vpc", "An isolated tenant's subnets, groups, database and cache are in its own VPC.",
                sr.isolated_tenant_in_own_vpc, CRITICAL, "Create them in the tenant's VPC."),
-        _stack("no-vpc-joining", "No peering or transit gateway joins two tenants' VPCs.", sr.no_vpc_joining, CRITICAL,
-               "Remove the peering connection or attachment."),
         _stack("security-group-no-open-ingress", "No ingress from 0.0.0.0/0 or ::/0, except 443 on load-balancer groups.",
                sr.security_group_open_ingress, CRITICAL, "Admit security groups, not the internet."),
-        _stack("data-port-sources", "Database and cache ports admit only security groups or the owner's own subnets.",
-               sr.data_port_sources, CRITICAL, "Reference the owner's app security group instead of a CIDR."),
-        _stack("dedicated-data-not-shared", "A dedicated tenant's database and cache admit only that tenant.",
-               sr.dedicated_data_not_shared, HIGH, "Admit only the tenant's own app security group."),
         _stack("iam-tenant-scope", "Role policies name only their tenant's resources and never '*' for data actions.",
                sr.iam_tenant_scope, CRITICAL, "List the tenant's own ARNs in Resource."),
         _stack("rds-tls-forced", "PostgreSQL databases force TLS through their parameter group.", sr.rds_tls_forced, HIGH,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
-from .graph import cache, endpoints, iam, interfaces, kubernetes, network, routing, workloads
+from .graph import cache, endpoints, iam, interfaces, kubernetes, network, routes, routing, workloads
 from .graph.analysis import graph
 from .graph.core import ALL_ID_KEYS, ATTACHMENTS, STACK_REFERENCE
 from .graph.invariant import findings
@@ -25,7 +25,7 @@ READ_WHOLE = {
     network.PREFIX_LIST, network.PREFIX_LIST_ENTRY, network.PEERING, network.TGW_ATTACHMENT,
     cache.USER, cache.GROUP, cache.ASSOCIATION, cache.REPLICATION_GROUP, STACK_REFERENCE, *ATTACHMENTS,
     workloads.SECURITY_GROUP_POLICY, *kubernetes.TYPES,
-    interfaces.ENI, interfaces.INSTANCE, *routing.TYPES, *endpoints.TYPES,
+    interfaces.ENI, interfaces.INSTANCE, *routing.TYPES, *endpoints.TYPES, *routes.TYPES, routes.SERVICE,
 }
 ALWAYS = (*ALL_ID_KEYS, "tags", "metadata", *network.GROUP_PROPS, *interfaces.PROPS)
 

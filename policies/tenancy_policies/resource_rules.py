@@ -14,7 +14,8 @@ REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 QUEUE = "aws:sqs/queue:Queue"
 SECRET = "aws:secretsmanager/secret:Secret"
 NAMESPACE = "kubernetes:core/v1:Namespace"
-STATEFUL = RDS_TYPES + (REPLICATION_GROUP, KMS_KEY, SECRET)
+USER_POOL = "aws:cognito/userPool:UserPool"  # it holds the users
+STATEFUL = RDS_TYPES + (REPLICATION_GROUP, KMS_KEY, SECRET, USER_POOL)
 
 Config = Mapping[str, Any]
 

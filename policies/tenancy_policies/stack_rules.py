@@ -9,7 +9,6 @@ from typing import Any
 
 from .ownership import Index, owner, tag
 from .props import (
-    DATA_PORTS,
     OPEN_CIDRS,
     REQUIRED_TAGS,
     UNKNOWN,
@@ -53,6 +52,7 @@ TAGGABLE = {
     "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup", "aws:secretsmanager/secret:Secret",
     "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup", "aws:sns/topic:Topic",
     "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:dynamodb/table:Table", "aws:lambda/function:Function",
+    "aws:cognito/userPool:UserPool",
 }
 
 
@@ -169,20 +169,6 @@ def isolated_tenant_in_own_vpc(index: Index, config: Config) -> Found:
                 yield f"{r.name} of isolated tenant {tenant} sits in {vpc.name}, not in the tenant's own VPC", r.urn
 
 
-def no_vpc_joining(index: Index, config: Config) -> Found:
-    for peering in index.of_type(*PEERING):
-        owners = {index.tenant(v) for key in ("vpcId", "peerVpcId") for v in _targets(index, peering, key)}
-        if len(owners) > 1 and owners != {None}:
-            yield f"{peering.name} joins VPCs of {', '.join(sorted(str(o or 'the platform') for o in owners))}", peering.urn
-    by_gateway: dict[str, set] = {}
-    for attachment in index.of_type(*TGW_ATTACHMENT):
-        gateway = str(peek(attachment.props, "transitGatewayId", default=""))
-        for vpc in _targets(index, attachment, "vpcId"):
-            by_gateway.setdefault(gateway, set()).add(index.tenant(vpc))
-            if len(by_gateway[gateway]) > 1 and by_gateway[gateway] != {None}:
-                yield f"{attachment.name} joins {vpc.name} to a transit gateway shared with other owners", attachment.urn
-
-
 def _ingress_rules(index: Index) -> Iterator[tuple[Any, Any, dict]]:
     """(rule resource, target group resource or None, normalized rule) for every ingress rule."""
     for group in index.of_type(SECURITY_GROUP):
@@ -215,47 +201,6 @@ def security_group_open_ingress(index: Index, config: Config) -> Found:
             str(spec["from"]).split(".")[0] == str(spec["to"]).split(".")[0] == "443"
         if not (is_balancer and only_https):
             yield f"{rule.name} admits the whole internet (only 443 on load-balancer groups may)", rule.urn
-
-
-def data_port_sources(index: Index, config: Config) -> Found:
-    subnets_of: dict = {}
-    for subnet in index.of_type(SUBNET):
-        net = network(peek(subnet.props, "cidrBlock"))
-        if net is not None:
-            subnets_of.setdefault(index.tenant(subnet), []).append(net)
-    for rule, _, spec in _ingress_rules(index):
-        ports = [p for p in DATA_PORTS if port_range_includes(spec["from"], spec["to"], spec["protocol"], p)]
-        if not ports:
-            continue
-        rule_owner = index.tenant(rule)
-        own = subnets_of.get(rule_owner, [])
-        for cidr in spec["cidrs"]:
-            net = network(cidr)
-            if net is None or not any(net.subnet_of(s) for s in own if s.version == net.version):
-                yield f"{rule.name} admits {cidr} on data port {ports[0]}; only security groups or the owner's own subnets may", rule.urn
-
-
-def dedicated_data_not_shared(index: Index, config: Config) -> Found:
-    data_groups = {}
-    for service in index.of_type(RDS_INSTANCE, REPLICATION_GROUP):
-        tenant = index.tenant(service)
-        if tenant is None or tag(service, "isolation") not in ("dedicated", "isolated"):
-            continue
-        for key in ("vpcSecurityGroupIds", "securityGroupIds"):
-            for group in _targets(index, service, key):
-                data_groups[group.urn] = (tenant, service)
-    for rule, group, spec in _ingress_rules(index):
-        if group is None or group.urn not in data_groups:
-            continue
-        tenant, service = data_groups[group.urn]
-        for source in spec["groups"]:
-            named = index.named(str(source))
-            deps = _targets(index, rule, "referencedSecurityGroupId") + _targets(index, rule, "sourceSecurityGroupId")
-            for candidate in ([named] if named else []) + deps:
-                if index.tenant(candidate) != tenant:
-                    yield (f"{service.name} of tenant {tenant} admits {candidate.name} of "
-                           f"{index.tenant(candidate) or 'the platform'}"), rule.urn
-                    break
 
 
 def _is_data_action(action: str) -> bool:
@@ -294,7 +239,7 @@ def iam_tenant_scope(index: Index, config: Config) -> Found:
 def rds_tls_forced(index: Index, config: Config) -> Found:
     groups = {peek(g.props, "name"): g for g in index.of_type(PARAMETER_GROUP)}
     for db in index.of_type(RDS_INSTANCE):
-        if not str(peek(db.props, "engine", default="")).startswith("postgres"):
+        if "postgres" not in str(peek(db.props, "engine", default="")):  # postgres, aurora-postgresql
             continue
         targets = _targets(index, db, "parameterGroupName") or \
             [g for name, g in groups.items() if name and name == peek(db.props, "parameterGroupName")]
@@ -366,7 +311,8 @@ def tenant_usage_plan(index: Index, config: Config) -> Found:
 def tenant_budget(index: Index, config: Config) -> Found:
     for tenant in sorted(_tenants(index)):
         budgets = _owned(index, tenant, BUDGET)
-        scoped = [b for b in budgets if any(f"tenant-id${tenant}" in v for v in strings_in(peek(b.props, "costFilters")))]
+        scoped = [b for b in budgets if any(v in (f"tenant-id${tenant}", f"user:tenant-id${tenant}")
+                                            for v in strings_in(peek(b.props, "costFilters")))]
         if not scoped:
             anchor = (budgets or _owned(index, tenant, KMS_KEY) or [None])[0]
             yield f"tenant {tenant} has no budget filtered by its tenant-id tag", anchor.urn if anchor else ""

@@ -32,14 +32,20 @@ UNSHOWN = "unused"  # a stand-in password for dry runs: printed masked, never se
 
 
 def _environment_tenants(args):
+    """The tenants of the environment's cell (`--cell`, default: the cell named default): each cell has
+    its own pooled database and cache."""
     project, registry_dir = project_and_registry(args.cwd, args.registry)
-    return validate_project(project, registry_dir).in_environment(args.environment)
+    registry = validate_project(project, registry_dir)
+    cell = getattr(args, "cell", None)
+    if cell is not None and registry.cells.get(cell) is None:
+        raise CommandError(f"--cell {cell}: no such cell; cells: {', '.join(registry.cells.names)}")
+    return registry.in_cell(args.environment, cell)
 
 
 def _passwords(args, kind: str, tenant_ids: list[str]) -> dict[str, str]:
     found = from_environment(kind, tenant_ids)
-    if getattr(args, "stack_outputs", None):
-        found.update(from_stack_secrets(Path(args.stack_outputs), tenant_ids))
+    for path in getattr(args, "stack_outputs", None) or []:
+        found.update(from_stack_secrets(Path(path), tenant_ids))
     return found
 
 

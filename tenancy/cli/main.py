@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 
 from tenancy.cli.errors import guarded
+from tenancy.cli.portal import add_portal_parser
+from tenancy.cli.reports import add_report_parser
 from tenancy.cli.tenant import add_tenant_parser
 from tenancy.registry.models import Environment
 
@@ -33,6 +35,8 @@ cmd_cache_acl = _lazy("dataplane", "cmd_cache_acl")
 cmd_cache_usage = _lazy("dataplane", "cmd_cache_usage")
 cmd_audit = _lazy("audit", "cmd_audit")
 cmd_capacity = _lazy("capacity", "cmd_capacity")
+cmd_portal = _lazy("portal", "cmd_portal")
+cmd_report = _lazy("reports", "cmd_report")
 
 
 def _registry_args(p: argparse.ArgumentParser) -> None:
@@ -75,7 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview", action="store_true", help="preview mode: computed values stay unknown")
     p.add_argument("--policy-pack", help="policy pack directory (default: the project's policies/, else tenancy's)")
     p.add_argument("--policy-config", help="--policy-pack-config file (default: <pack>/config/<environment>.json)")
-    p.set_defaults(func=cmd_plan)
+    p.add_argument("--all", action="store_true", help="every stack of the environment (--environment, or the "
+                                                      "--stack's), in parallel processes")
+    p.add_argument("--environment", choices=[e.value for e in Environment],
+                   help="with --all: the environment; with --base: only its stacks")
+    p.add_argument("--base", metavar="REF", help="the change from git ref REF to the working tree: the stacks it "
+                                                 "touches (or --stack) planned at both ends and compared")
+    p.add_argument("--jobs", type=int, metavar="N", help="with --all or --base: processes (default: one per core)")
+    p.set_defaults(func=cmd_plan, stack=None)  # stack None: not given (plan: dev)
 
     p = sub.add_parser("capacity", help="what a stack needs of the account's service quotas, and how many "
                                         "more tenants of each tier fit")
@@ -83,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_capacity)
 
-    p = sub.add_parser("stacks", help="the stacks the registry needs, in deployment order")
+    p = sub.add_parser("stacks", help="the stacks the registry needs, in deployment waves (per cell: platform, "
+                                      "pools, tenant stacks; canary cells first)")
     p.add_argument("--environment", choices=[e.value for e in Environment], help="default: every environment")
     p.add_argument("--cwd", default=".")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -94,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--environment", choices=[e.value for e in Environment], help="default: every environment")
     p.add_argument("--cwd", default=".")
     p.add_argument("--format", choices=("text", "json"), default="json")
+    p.add_argument("--wave", type=int, choices=range(1, 7), metavar="N",
+                   help="only the stacks of deployment wave N (1-3: canary cells' platforms, pools, tenant stacks; "
+                        "4-6: the other cells')")
     p.set_defaults(func=cmd_affected)
 
     p = sub.add_parser("db-bootstrap", help="apply the pooled tenants' roles, schemas and row security (SQL)")
@@ -103,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset-passwords", action="store_true", help="also set the passwords of existing roles")
     p.add_argument("--readmit", action="append", default=[], metavar="ID",
                    help="a tenant that left the pool, coming back with its data (repeatable)")
-    p.add_argument("--stack-outputs", help="`pulumi stack output --json` file: passwords from the tenants' secrets")
+    p.add_argument("--stack-outputs", action="append", default=[],
+                   help="`pulumi stack output --json` file: passwords from the tenants' secrets (repeatable: one per "
+                        "pool shard)")
+    p.add_argument("--cell", help="the cell whose pooled database or cache this is (tenants/cells.yaml; default: the cell named default)")
     _registry_args(p)
     p.set_defaults(func=cmd_db_bootstrap)
 
@@ -115,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a finding the platform knowingly cannot fix where it runs (on RDS: write-without-create, "
                         "public-rights:template1); repeatable")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--cell", help="the cell whose pooled database or cache this is (tenants/cells.yaml; default: the cell named default)")
     _registry_args(p)
     p.set_defaults(func=cmd_db_check)
 
@@ -123,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="redis[s]://admin:PASSWORD@host:port of the pooled cache")
     p.add_argument("--environment", required=True, choices=[e.value for e in Environment])
     p.add_argument("--dry-run", action="store_true", help="print the ACL rules (passwords masked) without connecting")
+    p.add_argument("--cell", help="the cell whose pooled database or cache this is (tenants/cells.yaml; default: the cell named default)")
     _registry_args(p)
     p.set_defaults(func=cmd_cache_acl)
 
@@ -133,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.20, help="share of maxmemory (default 0.20)")
     p.add_argument("--sample", type=int, default=1000, help="keys sized per tenant (default 1000)")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--cell", help="the cell whose pooled database or cache this is (tenants/cells.yaml; default: the cell named default)")
     _registry_args(p)
     p.set_defaults(func=cmd_cache_usage)
 
@@ -152,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stack_config)
 
     add_tenant_parser(sub)  # tenancy tenant new|set|suspend|resume, and move|offboard
+    add_report_parser(sub, cmd_report)  # tenancy report usage|billing
+    add_portal_parser(sub, cmd_portal)  # tenancy portal
     return parser
 
 

@@ -43,6 +43,8 @@ def add_tenant_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cidr", help="the address block (default: the first free one, when the tier has its own network)")
     p.add_argument("--prefix-length", type=int, metavar="N",
                    help="size of the free block to pick (default: /22 for dedicated, /20 for isolated)")
+    p.add_argument("--cell", help="the cell (tenants/cells.yaml; default: the first, in declaration order, with room "
+                                  "for the tenant)")
     _common(p)
     p.set_defaults(func=cmd_tenant_new)
 
@@ -104,7 +106,7 @@ def cmd_tenant_new(args) -> int:
     from pydantic import ValidationError
 
     from tenancy.lifecycle.changes import Edit
-    from tenancy.lifecycle.scaffold import free_block, own_network_tier, scaffold
+    from tenancy.lifecycle.scaffold import cell_layouts, free_block, new_tenant_cell, own_network_tier, scaffold
     from tenancy.registry.loader import display
     from tenancy.registry.models import Tenant
     from tenancy.registry.project import layouts_of, read_stacks, validate_project
@@ -123,18 +125,25 @@ def cmd_tenant_new(args) -> int:
         present = {s.settings.environment for s in stacks}
         environments = [e.value for e in Environment if e in present] or [Environment.dev.value]
 
-    def text(cidr: str | None) -> str:
-        return scaffold(args.id, args.name, args.plan, registry, environments, args.isolation, cidr, args.cost_center)
+    cell = args.cell
 
+    def text(cidr: str | None) -> str:
+        return scaffold(args.id, args.name, args.plan, registry, environments, args.isolation, cidr, args.cost_center,
+                        cell)
+
+    try:
+        tenant = Tenant.model_validate(parse_yaml(text(None)).data)
+    except ValidationError:
+        tenant = None  # the validation below reports it, located in the file
+    if cell is None and tenant is not None:
+        cell = new_tenant_cell(registry, tenant)  # written into the file: nothing moves it later
+        tenant = tenant.model_copy(update={"cell": cell})
     cidr = args.cidr
     if cidr is None:
-        try:
-            tenant = Tenant.model_validate(parse_yaml(text(None)).data)
-        except ValidationError:
-            tenant = None  # the validation below reports it, located in the file
         tier = own_network_tier(tenant, registry) if tenant is not None else None
         if tier is not None:
-            cidr = free_block(registry, tenant, tier, layouts_of(stacks), args.prefix_length)
+            cidr = free_block(registry, tenant, tier, cell_layouts(registry, layouts_of(stacks), cell),
+                              args.prefix_length)
     edit = Edit(args.id, registry_dir / f"{args.id}.yaml", None, text(cidr))
     return _apply(args, project, registry_dir, edit)
 

@@ -65,8 +65,9 @@ def _switch(role: str) -> sql.Composable:
 def _switch_refused(exc: psycopg.Error, tenant: str, role: str, login: str) -> TenantDatabaseError:
     if isinstance(exc, errors.InsufficientPrivilege):
         return TenantDatabaseError(
-            f"the login {login} may not SET ROLE {role} (tenant {tenant}): missing `GRANT {role} TO {login}` "
-            f"(db-bootstrap does not grant it)")
+            f"the login {login} may not SET ROLE {role} (tenant {tenant}): missing `GRANT {role} TO {login}`; "
+            f"db-bootstrap grants it for every active pooled tenant in the row or schema mode, never for a "
+            f"suspended tenant, one that left the pool, or one with a database of its own")
     if isinstance(exc, errors.InvalidParameterValue):
         return TenantDatabaseError(f"tenant {tenant} has no role {role} here: not a pooled tenant of this database")
     return TenantDatabaseError(f"tenant {tenant}: cannot switch to role {role}: {str(exc).strip()}")

@@ -33,7 +33,7 @@ from psycopg import sql
 
 from tenancy.registry import naming
 from tenancy.registry.models import DataIsolation, Service, Tier
-from tenancy.registry.naming import database_role
+from tenancy.registry.naming import POOL_DATABASE_LOGIN, database_role
 from tenancy.registry.tiers import EffectiveTenant
 
 SHARED_SCHEMA = "shared"
@@ -84,6 +84,7 @@ class DatabaseOptions:
     tenant_column: str = TENANT_COLUMN
     environment: Optional[str] = None
     readmit: frozenset[str] = frozenset()
+    pool_login: Optional[str] = POOL_DATABASE_LOGIN  # the pooled services' login; None: leave it alone
 
 
 DEFAULT_OPTIONS = DatabaseOptions()
@@ -295,6 +296,38 @@ def tenant_statements(tenant: EffectiveTenant, database: str, password: Optional
             _s("ALTER ROLE {r} SET search_path = {s}", r=role, s=own),
         ]
     return out
+
+
+def pool_login_statements(tenants: list[EffectiveTenant], database: str, login: str) -> list[Statement]:
+    """The pooled services' login (tenancy.context's TenantDatabase): no rights of its own and
+    NOINHERIT, so it reads nothing until it runs `SET ROLE tenant_<id>` for one transaction; a
+    member of exactly the active pooled tenants' roles in the shared database (`row` and `schema`
+    modes). A suspended or departed tenant's membership is revoked: NOLOGIN alone would not stop
+    SET ROLE. On RDS it logs in with IAM (`rds_iam`, when that role exists); elsewhere give it a
+    password by hand once."""
+    role, db = sql.Identifier(login), sql.Identifier(database)
+    members = _array((database_role(t.id) for t in pooled_tenants(tenants)
+                      if not t.suspended and t.data_isolation is not DataIsolation.database), "text[]")
+    return [
+        _s("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {n}) THEN CREATE ROLE {r} NOLOGIN; "
+           "END IF; END $$", n=sql.Literal(login), r=role),
+        _s("ALTER ROLE {r} WITH LOGIN NOINHERIT NOCREATEROLE NOCREATEDB", r=role),
+        _s("GRANT CONNECT ON DATABASE {db} TO {r}", db=db, r=role),
+        _s("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN "
+           "EXECUTE format('GRANT rds_iam TO %I', {n}); END IF; END $$", n=sql.Literal(login)),
+        _s("""DO $$
+DECLARE m record;
+BEGIN
+  FOR m IN SELECT g.rolname FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
+           JOIN pg_roles u ON u.oid = a.member
+           WHERE u.rolname = {n} AND g.rolname <> 'rds_iam' AND NOT (g.rolname = ANY({members})) LOOP
+    EXECUTE format('REVOKE %I FROM %I', m.rolname, {n});
+  END LOOP;
+  FOR m IN SELECT unnest({members}) AS rolname LOOP
+    EXECUTE format('GRANT %I TO %I', m.rolname, {n});
+  END LOOP;
+END $$""", n=sql.Literal(login), members=members),
+    ]
 
 
 def session_limit_statements(tenants: list[EffectiveTenant]) -> list[Statement]:
@@ -542,6 +575,8 @@ def bootstrap_statements(tenants: list[EffectiveTenant], database: str, password
         out += tenant_statements(tenant, database, passwords.get(tenant.id))
     out += session_limit_statements(tenants)
     out += removed_statements(tenants)
+    if options.pool_login:
+        out += pool_login_statements(tenants, database, options.pool_login)
     out += [shared_tables_statement(tenants, options), default_privileges_statement(),
             definer_functions_statement(), other_databases_statement(), write_without_create_statement()]
     return out

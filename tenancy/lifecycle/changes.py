@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from tenancy.exits import CommandError
+from tenancy.registry.cells import CELLS_FILE
 from tenancy.registry.loader import PLANS_FILE, Registry, display, tenant_files
 from tenancy.registry.models import Environment, Service
+from tenancy.registry.naming import DEFAULT_CELL
 from tenancy.registry.problems import RegistryInvalid
 from tenancy.registry.project import validate_project
 from tenancy.registry.tiers import EffectiveTenant
@@ -111,7 +113,7 @@ def prepare(project: Path, registry_dir: Path, edit: Edit,
     try:
         after_dir = Path(workdir.name).resolve() / registry_dir.name
         after_dir.mkdir()
-        for path in [*tenant_files(registry_dir), registry_dir / PLANS_FILE]:
+        for path in [*tenant_files(registry_dir), registry_dir / PLANS_FILE, registry_dir / CELLS_FILE]:
             if path.is_file() and path.name != edit.path.name:
                 shutil.copyfile(path, after_dir / path.name)
         (after_dir / edit.path.name).write_text(edit.after, encoding="utf-8")
@@ -151,7 +153,8 @@ def touched_stacks(before: Optional[Registry], after: Registry, old: Optional[Ef
                    new: Optional[EffectiveTenant], environments: Optional[list[str]] = None) -> list[StackRef]:
     """The tenant's stacks before and after the edit (a tenant that leaves the pool for its own stack
     touches both), in deployment order; the same rule as `tenancy affected`."""
-    touched = {tenant_stack(env.value, t) for t in (old, new) if t is not None for env in t.tenant.environments}
+    touched = {tenant_stack(env.value, t, registry) for t, registry in ((old, before), (new, after))
+               if t is not None for env in t.tenant.environments}
     wanted = [e.value for e in Environment if environments is None or e.value in environments]
     order: list[StackRef] = []
     for env in wanted:
@@ -172,6 +175,11 @@ def warnings(old: Optional[EffectiveTenant], new: Optional[EffectiveTenant], bef
         if was is not will:
             out.append(f"{new.id}'s {service.value} moves from {was.value} to {will.value}: the new one starts empty "
                        f"and the data stays where it is; `tenancy tenant move` carries the data")
+    was_cell, cell = old.tenant.cell or DEFAULT_CELL, new.tenant.cell or DEFAULT_CELL
+    if was_cell != cell:
+        out.append(f"{new.id} moves from cell {was_cell} to cell {cell}: its resources are created in {cell}'s stacks "
+                   f"and deleted from {was_cell}'s (the protected ones stop `pulumi up` there), and its data stays "
+                   f"where it is")
     gone = sorted(e.value for e in set(old.tenant.environments) - set(new.tenant.environments))
     if gone:
         out.append(f"{new.id} leaves {', '.join(gone)}: its resources there go (the protected ones, its data, "

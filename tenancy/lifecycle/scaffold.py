@@ -99,10 +99,11 @@ def free_block(registry: Registry, tenant: Tenant, tier: Tier, layouts: Layouts,
 
 
 def scaffold(tenant_id: str, name: str, plan_name: str, registry: Registry | None, environments: list[str],
-             isolation: str | None, cidr: str | None, cost_center: str | None) -> str:
-    """The new file's text: the schema comment, identity, tier, environments, the plan's default
-    quotas and budget (written out, so the file says what the tenant gets: remove a quota to follow
-    the plan's default), and the address block when the tier has its own network."""
+             isolation: str | None, cidr: str | None, cost_center: str | None, cell: str | None = None) -> str:
+    """The new file's text: the schema comment, identity, tier, environments, its cell (when the
+    registry declares cells), the plan's default quotas and budget (written out, so the file says
+    what the tenant gets: remove a quota to follow the plan's default), and the address block when
+    the tier has its own network."""
     plan = registry.plans.plans.get(plan_name) if registry else None
     doc = CommentedMap()
     doc["id"] = tenant_id
@@ -113,6 +114,8 @@ def scaffold(tenant_id: str, name: str, plan_name: str, registry: Registry | Non
         doc["isolationLevel"] = tier
     doc["status"] = "active"
     doc["environments"] = _flow(CommentedSeq(environments))
+    if cell:
+        doc["cell"] = cell
     if cidr:
         doc["network"] = _flow(CommentedMap(cidr=cidr))
         doc.yaml_add_eol_comment("its own VPC, outside the shared one" if tier == Tier.isolated.value
@@ -152,3 +155,39 @@ def _flow(node):
 
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
+
+
+def new_tenant_cell(registry: Registry, tenant: Tenant) -> str | None:
+    """The cell `tenancy tenant new` writes: none without cells.yaml (the tenant lives in `default`);
+    else the first cell, in declaration order, that serves the tenant's environments and has room for
+    it (`cells.place`); NoFreeBlock (exit 1) when none has."""
+    from tenancy.registry.cells import place
+
+    if not registry.cells.declared:
+        return None
+    effective, _ = resolve(tenant.model_copy(update={"cell": None}), registry.plans.plans)
+    if effective is None:
+        return None  # the registry's validation reports the tenant
+    cell = place(registry.cells, registry.tenants, effective)
+    if cell is None:
+        envs = ", ".join(e.value for e in tenant.environments)
+        raise NoFreeBlock(f"no cell has room for {tenant.id} in {envs} (cells: {', '.join(registry.cells.names)}); "
+                          f"declare a cell or raise a capacity in cells.yaml, or name one with --cell")
+    return cell
+
+
+def cell_layouts(registry: Registry, layouts: Layouts, cell: str | None) -> Layouts:
+    """The stacks' layouts with the cell's network over them (a new dedicated tenant's block is cut
+    from its cell's VPC)."""
+    from tenancy.registry.cells import cell_network
+
+    definition = registry.cells.get(cell) if cell else None
+    if definition is None:
+        return layouts
+    out: Layouts = {}
+    for env, entries in with_default_layouts(layouts).items():
+        for label, layout in entries:
+            merged = cell_network(layout, definition)
+            if merged is not None:
+                out.setdefault(env, []).append((label, merged))
+    return out

@@ -103,6 +103,13 @@ KMS_KEY = "https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDe
 APPCONFIG = "https://docs.aws.amazon.com/appconfig/2019-10-09/APIReference/API_CreateApplication.html"
 SG = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html"
 K8S_NAMES = "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/"
+COGNITO_POOL = "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPool.html"
+COGNITO_CLIENT = ("https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/"
+                  "API_CreateUserPoolClient.html")
+COGNITO_GROUP = "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html"
+COGNITO_ATTRIBUTE = ("https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/"
+                     "API_SchemaAttributeType.html")
+HPA = "https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/horizontal-pod-autoscaler-v2/"
 
 RDS_IDENTIFIER = NameRule(63, r"[a-z0-9-]+", "lowercase letters, digits and hyphens", RDS_ID, first_letter=True,
                           no_double_hyphen=True, no_trailing_hyphen=True, lowercase_autoname=True)
@@ -166,6 +173,14 @@ NAME_RULES: dict[str, dict[str, NameRule]] = {
     "aws:appconfig/environment:Environment": {"name": NameRule(64, r".+", "1 to 64 characters", APPCONFIG)},
     "aws:appconfig/configurationProfile:ConfigurationProfile": {
         "name": NameRule(128, r".+", "1 to 128 characters", APPCONFIG)},
+    "aws:cognito/userPool:UserPool": {
+        "name": NameRule(128, r"[\w\s+=,.@-]+", "letters, digits, spaces and '+=,.@_-'", COGNITO_POOL)},
+    "aws:cognito/userPoolClient:UserPoolClient": {
+        "name": NameRule(128, r"[\w\s+=,.@-]+", "letters, digits, spaces and '+=,.@_-'", COGNITO_CLIENT,
+                         autonamed=False)},
+    "aws:cognito/userGroup:UserGroup": {
+        "name": NameRule(128, r"[^\s]+", "letters, digits, marks, symbols and punctuation (no spaces)",
+                         COGNITO_GROUP, autonamed=False)},
     "aws:ec2/securityGroup:SecurityGroup": {
         "name": NameRule(255, r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+", "letters, digits and ' ._-:/()#,@[]+=&;{}!$*'",
                          SG, reserved=("default",)),
@@ -255,6 +270,82 @@ def _quantities(path: str) -> Callable[[Registration], Iterator[tuple]]:
     return check
 
 
+def _user_pool_attributes(r: Registration) -> Iterator[tuple]:
+    """Custom attributes: a name of 1 to 20 characters, at most 50 of them; a string's length bounds
+    within 0 to 2048 (CreateUserPool's SchemaAttributeType)."""
+    schemas = r.input("schemas") or []
+    if len(schemas) > 50:
+        yield "schemas", len(schemas), f"at most 50 custom attributes ({COGNITO_POOL})"
+    for i, attribute in enumerate(schemas):
+        name = attribute.get("name")
+        if isinstance(name, str) and not 1 <= len(name) <= 20:
+            yield f"schemas[{i}].name", name, f"{len(name)} characters; 1 to 20 allowed ({COGNITO_ATTRIBUTE})"
+        bounds = attribute.get("stringAttributeConstraints") or {}
+        for key in ("minLength", "maxLength"):
+            if key in bounds and not (str(bounds[key]).isdigit() and 0 <= int(bounds[key]) <= 2048):
+                yield f"schemas[{i}].stringAttributeConstraints.{key}", bounds[key], \
+                    f"a whole number from 0 to 2048 ({COGNITO_ATTRIBUTE})"
+
+
+TOKEN_LIMITS = {  # (field, unit field, least, most) in minutes
+    "accessTokenValidity": ("accessToken", 5, 24 * 60),
+    "idTokenValidity": ("idToken", 5, 24 * 60),
+    "refreshTokenValidity": ("refreshToken", 60, 3650 * 24 * 60),
+}
+MINUTES = {"seconds": 1 / 60, "minutes": 1, "hours": 60, "days": 24 * 60}
+DEFAULT_UNITS = {"accessToken": "hours", "idToken": "hours", "refreshToken": "days"}
+
+
+def _app_client(r: Registration) -> Iterator[tuple]:
+    """Token lifetimes (access and ID tokens 5 minutes to a day, refresh tokens an hour to ten years,
+    in the client's units), redirect URLs (https, or http on localhost; at most 100), and OAuth flows
+    only with a redirect URL to return to (CreateUserPoolClient)."""
+    units = {**DEFAULT_UNITS, **(r.input("tokenValidityUnits") or {})}
+    for field, (unit, least, most) in TOKEN_LIMITS.items():
+        value = r.input(field)
+        if isinstance(value, (int, float)):
+            minutes = value * MINUTES.get(str(units.get(unit)), 1)
+            if not least <= minutes <= most:
+                yield field, value, f"{least} to {most} minutes, here in {units.get(unit)} ({COGNITO_CLIENT})"
+    for field in ("callbackUrls", "logoutUrls"):
+        urls = r.input(field) or []
+        if len(urls) > 100:
+            yield field, len(urls), f"at most 100 URLs ({COGNITO_CLIENT})"
+        for url in urls:
+            if isinstance(url, str) and not (url.startswith("https://") or re.match(r"http://localhost(:\d+)?(/|$)", url)) \
+                    or isinstance(url, str) and not 1 <= len(url) <= 1024:
+                yield field, url, f"an https URL (http only for localhost), 1 to 1024 characters ({COGNITO_CLIENT})"
+    if r.input("allowedOauthFlows") and not r.input("callbackUrls"):
+        yield "callbackUrls", None, f"OAuth flows need at least one callback URL ({COGNITO_CLIENT})"
+
+
+def _autoscaler(r: Registration) -> Iterator[tuple]:
+    """The API server refuses maxReplicas below minReplicas, or a minReplicas under 1 without the
+    HPAScaleToZero feature gate (HorizontalPodAutoscaler v2 validation, `HPA`)."""
+    spec = r.input("spec") or {}
+    low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
+    if isinstance(low, (int, float)) and low < 1:
+        yield "spec.minReplicas", low, f"at least 1 (HPAScaleToZero is alpha) ({HPA})"
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)) and high < low:
+        yield "spec.maxReplicas", high, f"must not be below minReplicas {low:g} ({HPA})"
+
+
+def _http_route(r: Registration) -> Iterator[tuple]:
+    """The CRD's CEL rules the OpenAPI schema cannot say: a Service backend names its port, a
+    PathPrefix or Exact path starts with '/' (gateway-api, HTTPRoute x-kubernetes-validations)."""
+    for i, rule in enumerate((r.input("spec") or {}).get("rules") or []):
+        for j, ref in enumerate(rule.get("backendRefs") or []):
+            if ref.get("kind", "Service") == "Service" and ref.get("group", "") in ("", "core") and "port" not in ref:
+                yield (f"spec.rules[{i}].backendRefs[{j}].port", None,
+                       f"a Service backend must name its port ({GATEWAY_API_CRDS}/gateway.networking.k8s.io_httproutes.yaml)")
+        for j, match in enumerate(rule.get("matches") or []):
+            path = match.get("path") or {}
+            if path.get("type", "PathPrefix") in ("PathPrefix", "Exact") and "value" in path \
+                    and not str(path["value"]).startswith("/"):
+                yield (f"spec.rules[{i}].matches[{j}].path.value", path["value"],
+                       f"must be an absolute path ({GATEWAY_API_CRDS}/gateway.networking.k8s.io_httproutes.yaml)")
+
+
 VALUE_RULES: dict[str, list[Callable[[Registration], Iterator[tuple]]]] = {
     "aws:rds/instance:Instance": [_rds_storage, _ranged("backupRetentionPeriod", 0, 35, RDS_ID)],
     "aws:kms/key:Key": [_ranged("deletionWindowInDays", 7, 30, KMS_KEY)],
@@ -267,6 +358,10 @@ VALUE_RULES: dict[str, list[Callable[[Registration], Iterator[tuple]]]] = {
         _replication_group, _ranged("snapshotRetentionLimit", 0, 35, EC_RG)],
     "kubernetes:core/v1:LimitRange": [_limit_range],
     "kubernetes:core/v1:ResourceQuota": [_quantities("spec.hard")],
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": [_autoscaler],
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": [_http_route],
+    "aws:cognito/userPool:UserPool": [_user_pool_attributes],
+    "aws:cognito/userPoolClient:UserPoolClient": [_app_client],
 }
 
 # The Kubernetes version whose OpenAPI schemas the objects are checked against (strict: unknown
@@ -283,9 +378,99 @@ _SELECTOR = {"type": "object", "additionalProperties": False, "properties": {
 _OBJECT_META = {"type": "object", "required": ["name"], "properties": {
     "name": {"type": "string"}, "namespace": {"type": "string"}, "labels": {"type": "object"},
     "annotations": {"type": "object"}}}
+
+
+def _object(properties: dict, required: tuple = ()) -> dict:
+    found = {"type": "object", "additionalProperties": False, "properties": properties}
+    return {**found, "required": list(required)} if required else found
+
+
+def _array(items: dict, most: int, least: int = 0) -> dict:
+    return {"type": "array", "items": items, "maxItems": most, **({"minItems": least} if least else {})}
+
+
+# The Gateway API's standard channel, v1.2.1: kubernetes-sigs/gateway-api, config/crd/standard/
+# gateway.networking.k8s.io_gateways.yaml, _httproutes.yaml and _referencegrants.yaml (the
+# OpenAPI part; the CEL rules the program could break are value rules: `_http_route`).
+GATEWAY_API_CRDS = "https://github.com/kubernetes-sigs/gateway-api/blob/v1.2.1/config/crd/standard"
+_DNS_LABELS = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_GROUP = {"type": "string", "maxLength": 253, "pattern": f"^$|^{_DNS_LABELS}$"}
+_KIND = {"type": "string", "minLength": 1, "maxLength": 63, "pattern": r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"}
+_NAME = {"type": "string", "minLength": 1, "maxLength": 253}
+_NAMESPACE = {"type": "string", "minLength": 1, "maxLength": 63, "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+_SECTION = {"type": "string", "minLength": 1, "maxLength": 253, "pattern": f"^{_DNS_LABELS}$"}
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+_HOSTNAME = {"type": "string", "minLength": 1, "maxLength": 253, "pattern": rf"^(\*\.)?{_DNS_LABELS}$"}
+_HEADER_NAME = {"type": "string", "minLength": 1, "maxLength": 256, "pattern": r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"}
+_HEADER = _object({"name": _HEADER_NAME, "value": {"type": "string", "minLength": 1, "maxLength": 4096}},
+                  ("name", "value"))
+_HEADER_MODIFIER = _object({"set": _array(_HEADER, 16), "add": _array(_HEADER, 16),
+                            "remove": _array({"type": "string"}, 16)})
+_FILTER = _object({
+    "type": {"enum": ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect",
+                      "URLRewrite", "ExtensionRef"]},
+    "requestHeaderModifier": _HEADER_MODIFIER, "responseHeaderModifier": _HEADER_MODIFIER,
+    "requestMirror": {"type": "object"}, "requestRedirect": {"type": "object"}, "urlRewrite": {"type": "object"},
+    "extensionRef": {"type": "object"}}, ("type",))
+_PARENT_REF = _object({"group": _GROUP, "kind": _KIND, "namespace": _NAMESPACE, "name": _NAME,
+                       "sectionName": _SECTION, "port": _PORT}, ("name",))
+_BACKEND_REF = _object({"group": _GROUP, "kind": _KIND, "name": _NAME, "namespace": _NAMESPACE, "port": _PORT,
+                        "weight": {"type": "integer", "minimum": 0, "maximum": 1000000},
+                        "filters": _array(_FILTER, 16)}, ("name",))
+_MATCH = _object({
+    "path": _object({"type": {"enum": ["Exact", "PathPrefix", "RegularExpression"]},
+                     "value": {"type": "string", "maxLength": 1024}}),
+    "headers": _array(_object({"type": {"enum": ["Exact", "RegularExpression"]}, "name": _HEADER_NAME,
+                               "value": {"type": "string", "minLength": 1, "maxLength": 4096}}, ("name", "value")), 16),
+    "queryParams": _array(_object({"type": {"enum": ["Exact", "RegularExpression"]},
+                                   "name": {"type": "string", "minLength": 1, "maxLength": 256},
+                                   "value": {"type": "string", "minLength": 1, "maxLength": 1024}},
+                                  ("name", "value")), 16),
+    "method": {"enum": ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]}})
+_HTTP_ROUTE_SPEC = _object({
+    "parentRefs": _array(_PARENT_REF, 32), "hostnames": _array(_HOSTNAME, 16),
+    "rules": _array(_object({"matches": _array(_MATCH, 64), "filters": _array(_FILTER, 16),
+                             "backendRefs": _array(_BACKEND_REF, 16),
+                             "timeouts": _object({"request": {"type": "string"}, "backendRequest": {"type": "string"}})}),
+                    16)})
+_LISTENER = _object({
+    "name": _SECTION, "hostname": _HOSTNAME, "port": _PORT,
+    "protocol": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": (
+        r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|" + _DNS_LABELS + r"\/[A-Za-z0-9]+$")},
+    "tls": _object({"mode": {"enum": ["Terminate", "Passthrough"]},
+                    "certificateRefs": _array(_object({"group": _GROUP, "kind": _KIND, "name": _NAME,
+                                                       "namespace": _NAMESPACE}, ("name",)), 64),
+                    "options": {"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 16}}),
+    "allowedRoutes": _object({"namespaces": _object({"from": {"enum": ["All", "Selector", "Same"]}, "selector": _SELECTOR}),
+                              "kinds": _array(_object({"group": _GROUP, "kind": _KIND}, ("kind",)), 8)})},
+    ("name", "port", "protocol"))
+_GATEWAY_SPEC = _object({
+    "gatewayClassName": _NAME, "listeners": _array(_LISTENER, 64, 1),
+    "addresses": _array(_object({"type": {"type": "string"}, "value": {"type": "string", "minLength": 1,
+                                                                       "maxLength": 253}}, ("value",)), 16),
+    "infrastructure": _object({"labels": {"type": "object"}, "annotations": {"type": "object"},
+                               "parametersRef": {"type": "object"}})}, ("gatewayClassName", "listeners"))
+_REFERENCE_GRANT_SPEC = _object({
+    "from": _array(_object({"group": _GROUP, "kind": _KIND, "namespace": _NAMESPACE}, ("group", "kind", "namespace")),
+                   16, 1),
+    "to": _array(_object({"group": _GROUP, "kind": _KIND, "name": _NAME}, ("group", "kind")), 16, 1)},
+    ("from", "to"))
+
+
+def _custom(spec: dict) -> dict:
+    return _object({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": _OBJECT_META,
+                    "spec": spec}, ("apiVersion", "kind", "metadata", "spec"))
+
+
 # Custom resources the program creates, which kubernetes-validate does not know: their CRDs' schemas,
 # made strict like kubernetes-validate's (unknown fields are errors).
 CUSTOM_SCHEMAS = {
+    # GATEWAY_API_CRDS: gateway.networking.k8s.io_gateways.yaml
+    ("gateway.networking.k8s.io/v1", "Gateway"): _custom(_GATEWAY_SPEC),
+    # GATEWAY_API_CRDS: gateway.networking.k8s.io_httproutes.yaml
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): _custom(_HTTP_ROUTE_SPEC),
+    # GATEWAY_API_CRDS: gateway.networking.k8s.io_referencegrants.yaml
+    ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"): _custom(_REFERENCE_GRANT_SPEC),
     # aws/amazon-vpc-resource-controller-k8s, config/crd/bases/vpcresources.k8s.aws_securitygrouppolicies.yaml
     ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): {
         "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,

@@ -2,11 +2,14 @@
 
 The pack's own `__main__.py` runs with `PolicyPack` swapped for a recorder, so the pack is exactly
 the one the CLI would load. Its policies are then driven through the policy SDK's own analyzer
-service (`_PolicyAnalyzerServicer`, hence the pinned pulumi-policy version): each registration
-becomes an `AnalyzeRequest`, the whole run one `AnalyzeStackRequest`, as the engine sends them:
-camelCase properties in a protobuf Struct (numbers as floats, unknowns and secrets as on the wire),
-parent, dependencies, property dependencies and `protect`. Resource policies see the inputs; stack
-policies see the outputs after an update, and the inputs in preview.
+service (`_PolicyAnalyzerServicer`, hence the pinned pulumi-policy version: its configuration,
+enforcement levels and violation reporting): every resource policy on each resource, as an
+`AnalyzeRequest` would, every stack policy on the whole run, as an `AnalyzeStackRequest` would,
+with what the engine sends: camelCase properties as the analyzer decodes them from the wire
+(numbers as floats, secrets unwrapped, unknowns as the engine's sentinel), parent, dependencies,
+property dependencies and `protect`. Each resource's properties are decoded once and shared by the
+policies (the SDK decodes them again per policy, most of a plan's time). Resource policies see the
+inputs; stack policies see the outputs after an update, and the inputs in preview.
 
 Limits of the protocol, not of this harness: the analyzer is never told `retainOnDelete`, and
 checked inputs here are the program's inputs (no provider Check runs offline).
@@ -14,21 +17,35 @@ checked inputs here are the program's inputs (no provider Check runs offline).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 from dataclasses import dataclass, field
+from inspect import isawaitable
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from unittest import mock
 
 import pulumi_policy
 from google.protobuf import json_format, struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
-from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+    _NotApplicableError,
+    _PolicyAnalyzerServicer,
+)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from tenancy.exits import CommandError
-from tenancy.plan.harness import Recording, Registration
+from tenancy.plan.harness import SECRET_KEY, SECRET_SIG, Recording, Registration
 from tenancy.registry.naming import TENANT_TAG
 
 LEVELS = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY,
@@ -162,7 +179,7 @@ def _struct(value: dict) -> struct_pb2.Struct:
 
 def _owner(rec: Recording, registration: Registration) -> Optional[str]:
     current: Optional[Registration] = registration
-    by_urn = {r.urn: r for r in rec.registrations}
+    by_urn = rec._indexes()[0]
     while current is not None:
         tags = current.inputs.get("tags")
         if isinstance(tags, dict) and isinstance(tags.get(TENANT_TAG), str):
@@ -171,46 +188,134 @@ def _owner(rec: Recording, registration: Registration) -> Optional[str]:
     return None
 
 
-def _options(r: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
-    return analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent)
+def as_received(value: Any) -> Any:
+    """A recorded value as a policy receives it from the engine: what the analyzer decodes from the
+    wire's protobuf Struct (every number a float, secrets unwrapped, unknowns as the engine's
+    sentinel string), without building the Struct."""
+    if isinstance(value, dict):
+        if value.get(SECRET_KEY) == SECRET_SIG:
+            return as_received(value.get("value"))
+        return {k: as_received(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_received(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, Unknown):
+        return UNKNOWN_STRING_VALUE
+    return value
 
 
-def _stack_properties(r: Registration, preview: bool) -> struct_pb2.Struct:
-    if preview or not r.custom:
-        return r.raw_inputs or struct_pb2.Struct()
-    return _struct({**r.outputs, "id": r.id})
+def _options(r: Registration) -> PolicyResourceOptions:
+    """What the analyzer makes of the engine's AnalyzerResourceOptions (protect and parent set)."""
+    return PolicyResourceOptions(r.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], r.parent or None)
+
+
+class _Analyzer(_PolicyAnalyzerServicer):
+    """The policy SDK's analyzer service, with its loops turned inside out.
+
+    The engine sends one request per resource and one for the stack, and the SDK decodes the
+    properties again for every policy (about 35 times a resource here). This decodes each resource's
+    properties once and hands the same read-only view to every policy; which policies run, at which
+    level, with which config, and how a violation, an unknown value or "not applicable" is reported
+    stay the SDK's own code (`_get_enforcement_level`, `_get_policy_config`, `_create_report_violation`)."""
+
+    @property
+    def _policies(self) -> list:
+        return self._PolicyAnalyzerServicer__policies  # type: ignore[attr-defined]
+
+    def _run(self, response, policy, validate_args, report_violation) -> None:
+        try:
+            result = policy.validate(validate_args, report_violation)
+            if isawaitable(result):
+                loop = asyncio.new_event_loop()
+                loop.run_until_complete(asyncio.Task(result, loop=loop))
+                loop.close()
+        except UnknownValueError as e:
+            name = self._PolicyAnalyzerServicer__policy_pack_name  # type: ignore[attr-defined]
+            version = self._PolicyAnalyzerServicer__policy_pack_version  # type: ignore[attr-defined]
+            response.diagnostics.append(analyzer_pb2.AnalyzeDiagnostic(
+                policyName=policy.name, policyPackName=name, policyPackVersion=version,
+                message=(f"can't run policy '{policy.name}' from policy pack '{name}@v{version}' during preview: "
+                         f"{e.message}"),
+                urn="", description=policy.description,
+                enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY)))
+        except _NotApplicableError:
+            pass
+
+    def _levels(self, kind: type) -> list[tuple[Any, EnforcementLevel]]:
+        out = []
+        for policy in self._policies:
+            level = self._get_enforcement_level(policy)
+            if level == EnforcementLevel.DISABLED or not isinstance(policy, kind):
+                continue
+            if kind is ResourceValidationPolicy and not policy.has_validation():
+                continue  # a remediation-only policy: not applicable
+            out.append((policy, EnforcementLevel.MANDATORY if level == EnforcementLevel.REMEDIATE else level))
+        return out
+
+    def analyze_resources(self, registrations: list[Registration]) -> list:
+        """Every resource policy on every resource, as `Analyze` would; the diagnostics."""
+        tags = self._PolicyAnalyzerServicer__stack_tags  # type: ignore[attr-defined]
+        policies = self._levels(ResourceValidationPolicy)
+        diagnostics = []
+        for r in registrations:
+            response = analyzer_pb2.AnalyzeResponse()
+            props = unknown_checking_proxy(as_received(r.inputs))
+            opts = _options(r)
+            for policy, level in policies:
+                report = self._create_report_violation(response, policy.name, policy.description, level,
+                                                       policy.severity)
+                args = ResourceValidationArgs(r.type, props, r.urn, r.name, opts, None,
+                                              self._get_policy_config(policy.name), tags)
+                self._run(response, policy, args, report)
+            for diagnostic in response.diagnostics:
+                if not diagnostic.urn:  # the engine attributes a resource policy's finding to its resource
+                    diagnostic.urn = r.urn
+                diagnostics.append(diagnostic)
+        return diagnostics
+
+    def analyze_stack(self, registrations: list[Registration], preview: bool) -> list:
+        """Every stack policy on the whole stack, as `AnalyzeStack` would; the diagnostics."""
+        tags = self._PolicyAnalyzerServicer__stack_tags  # type: ignore[attr-defined]
+        resources: dict[str, PolicyResource] = {}
+        for r in registrations:
+            state = r.inputs if preview or not r.custom else {**r.outputs, "id": r.id}
+            resources.setdefault(r.urn, PolicyResource(r.type, unknown_checking_proxy(as_received(state)), r.urn,
+                                                       r.name, _options(r), None, None, [], {}))
+        for r in registrations:
+            resource = resources[r.urn]
+            resource.parent = resources.get(r.parent)
+            resource.dependencies = [resources[u] for u in r.dependencies if u in resources]
+            resource.property_dependencies = {k: [resources[u] for u in v if u in resources]
+                                              for k, v in r.property_dependencies.items()}
+        listed = [resources[r.urn] for r in registrations]
+        response = analyzer_pb2.AnalyzeResponse()
+        for policy, level in self._levels(StackValidationPolicy):
+            report = self._create_report_violation(response, policy.name, policy.description, level, policy.severity)
+            self._run(response, policy, StackValidationArgs(list(listed), self._get_policy_config(policy.name), tags),
+                      report)
+        return list(response.diagnostics)
 
 
 def check(rec: Recording, pack: PolicyPackDefinition, config: Optional[dict] = None,
           preview: bool = False) -> PolicyReport:
     """Run every policy of `pack` over `rec` at its configured level; collect the violations."""
     levels = effective_config(pack, config or {})
-    servicer = _PolicyAnalyzerServicer(pack.name, "0.0.1", pack.policies, pack.enforcement_level, pack.initial_config)
-    servicer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
+    analyzer = _Analyzer(pack.name, "0.0.1", pack.policies, pack.enforcement_level, pack.initial_config)
+    analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
         name: analyzer_pb2.PolicyConfig(enforcementLevel=PROTO_LEVELS[level], properties=_struct(props))
         for name, (level, props) in levels.items()}), None)
-    diagnostics = []
-    for r in rec.registrations:
-        if r.custom and not r.type.startswith("pulumi:"):
-            request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=r.raw_inputs, urn=r.urn, name=r.name,
-                                                  options=_options(r))
-            for diagnostic in servicer.Analyze(request, None).diagnostics:
-                if not diagnostic.urn:  # the engine attributes a resource policy's finding to its resource
-                    diagnostic.urn = r.urn
-                diagnostics.append(diagnostic)
-    stack = analyzer_pb2.AnalyzeStackRequest(resources=[
-        analyzer_pb2.AnalyzerResource(
-            type=r.type, properties=_stack_properties(r, preview), urn=r.urn, name=r.name, options=_options(r),
-            parent=r.parent, dependencies=r.dependencies,
-            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
-                                  for k, v in r.property_dependencies.items()})
-        for r in rec.registrations])
-    diagnostics.extend(servicer.AnalyzeStack(stack, None).diagnostics)
+    analyzer._configure_runtime_settings()
+    diagnostics = analyzer.analyze_resources([r for r in rec.registrations
+                                              if r.custom and not r.type.startswith("pulumi:")])
+    diagnostics.extend(analyzer.analyze_stack(rec.registrations, preview))
     return _report(rec, pack, diagnostics)
 
 
 def _report(rec: Recording, pack: PolicyPackDefinition, diagnostics) -> PolicyReport:
-    by_urn = {r.urn: r for r in rec.registrations}
+    by_urn = rec._indexes()[0]
     violations, not_run = [], []
     for d in diagnostics:
         if d.message.startswith("can't run policy"):

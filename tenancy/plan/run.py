@@ -30,7 +30,7 @@ from tenancy.registry.naming import TENANT_COMPONENT_TYPE as TENANT_COMPONENT
 from tenancy.registry.naming import TENANT_TAG
 from tenancy.registry.project import project_name, validate_project
 from tenancy.registry.source import SourceError
-from tenancy.stacks.catalog import SCOPE_KEY, resolve_stack
+from tenancy.stacks.catalog import SCOPE_KEY, ResolvedStack, resolve_stack
 
 JSON_VERSION = 1
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "policies"  # this repository's pack
@@ -93,6 +93,8 @@ class PlanResult:
     pack_config: Optional[str]
     constraints: list[Breach] = field(default_factory=list)  # what AWS or Kubernetes would refuse
     capacity: Optional[Capacity] = None  # what the plan needs of the account's service quotas
+    # seconds of CPU per phase: validate, platform, program, checks (constraints, quotas, policies)
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def exit_code(self) -> int:
@@ -169,11 +171,21 @@ def raised_quotas(config: dict[str, str]) -> dict[str, int]:
     return {str(k): int(v) for k, v in value.items()}
 
 
+def platform_outputs_of(project: Path, resolved: ResolvedStack) -> dict:
+    """The outputs of a split stack's platform stack (its StackReference reads them), planned offline."""
+    platform_config = {**resolved.config, SCOPE_KEY: "platform"}
+    return run_program(project, resolved.platform_stack, platform_config).outputs
+
+
 def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: bool = False,
                pack_dir: Optional[Path] = None, pack_config: Optional[Path] = None,
-               progress: Optional[Progress] = None, policies: bool = True) -> PlanResult:
+               progress: Optional[Progress] = None, policies: bool = True,
+               platform_outputs: Optional[dict] = None, validate: bool = True) -> PlanResult:
     """Run the stack offline and judge it; raise PlanError for anything the user must fix.
-    `policies=False` skips the pack (for `capacity`, which reads only the recording)."""
+    `policies=False` skips the pack (for `capacity`, which reads only the recording).
+    `platform_outputs`: the outputs of the stack's platform stack, already planned (else a split
+    stack plans its platform first); `validate=False`: the registry is known to be valid (a caller
+    that plans many stacks validates it once)."""
     progress = progress or Progress(False)
     if not (project / "Pulumi.yaml").exists():
         raise PlanError(f"{project} is not a Pulumi project (Pulumi.yaml is missing)")
@@ -185,20 +197,24 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
         known = ", ".join(p.name[len("Pulumi."):-len(".yaml")] for p in sorted(project.glob("Pulumi.*.yaml")))
         raise PlanError(f"no stack {stack!r} in {project}: Pulumi.{stack}.yaml is missing (stacks: {known or 'none'})")
     registry_dir = project / resolved.config.get("tenancy:registry", "tenants")
-    if (registry_dir / "plans.yaml").is_file():
+    clock = _Clock()
+    if validate and (registry_dir / "plans.yaml").is_file():
         # A tenancy project: its registry first, so a bad tenant file is reported where it is
         # (file, line, tenant, field) and exits 1, like `tenancy validate`.
         validate_project(project, registry_dir)
+    clock.lap("validate")
     stack_outputs = {}
     try:
-        if resolved.platform_stack:
+        if resolved.platform_stack and platform_outputs is not None:
+            stack_outputs[resolved.platform_stack] = platform_outputs
+        elif resolved.platform_stack:
             progress.step(f"planning {resolved.platform_stack} for the platform's outputs")
-            platform_config = {**resolved.config, SCOPE_KEY: "platform"}
-            platform_run = run_program(project, resolved.platform_stack, platform_config)
-            stack_outputs[resolved.platform_stack] = platform_run.outputs
+            stack_outputs[resolved.platform_stack] = platform_outputs_of(project, resolved)
+        clock.lap("platform")
         progress.step(f"running {stack} offline")
         rec = run_program(project, stack, resolved.config, preview=preview, stack_outputs=stack_outputs,
                           on_register=progress.registered(f"running {stack}"))
+        clock.lap("program")
     except pulumi.RunError as exc:
         raise PlanError(str(exc)) from None
     environment = resolved.config.get("tenancy:environment")
@@ -218,9 +234,23 @@ def plan_stack(project: Path, stack: str, scope: Optional[str] = None, preview: 
         except PackError as exc:
             raise PlanError(str(exc)) from None
         pack_name = pack.name
+    clock.lap("checks")
     progress.done()
     return PlanResult(stack=stack, project=project_name(project), environment=environment,
                       scope=rec.outputs.get("scope") or resolved.config.get(SCOPE_KEY), preview=preview,
                       recording=rec, report=report, pack_name=pack_name,
                       pack_config=str(pack_config) if pack_config else None, constraints=breaches,
-                      capacity=account)
+                      capacity=account, timings=clock.laps)
+
+
+class _Clock:
+    """CPU seconds per phase (the process's own time: steady on a busy machine)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.last = time.process_time()
+
+    def lap(self, name: str) -> None:
+        now = time.process_time()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now

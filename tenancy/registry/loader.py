@@ -13,6 +13,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tenancy.registry import naming
+from tenancy.registry.cells import (
+    CELLS_FILE,
+    IMPLICIT_CELLS,
+    Cells,
+    cell_findings,
+    cell_network,
+    cell_of,
+    cells_from_document,
+    pool_shard,
+)
+from tenancy.registry.instances import catalog_problems, tenant_fit_problems
 from tenancy.registry.models import Environment, PlanCatalog, Tenant
 from tenancy.registry.network_rules import Layouts, network_findings
 from tenancy.registry.problems import Problem, RegistryInvalid, TenantSource, field_path
@@ -30,10 +41,24 @@ class Registry:
     directory: Path
     plans: PlanCatalog
     tenants: tuple[EffectiveTenant, ...]  # sorted by id
+    cells: Cells = IMPLICIT_CELLS  # tenants/cells.yaml, or the one implicit cell `default`
 
     def in_environment(self, environment: Environment | str) -> list[EffectiveTenant]:
         env = Environment(environment)
         return [t for t in self.tenants if env in t.tenant.environments]
+
+    def in_cell(self, environment: Environment | str, cell: str | None = None) -> list[EffectiveTenant]:
+        """The tenants of one cell (default: `default`) in an environment."""
+        wanted = cell or naming.DEFAULT_CELL
+        return [t for t in self.in_environment(environment) if cell_of(t) == wanted]
+
+    def cell_of(self, tenant: EffectiveTenant) -> str:
+        return cell_of(tenant)
+
+    def shard_of(self, tenant: EffectiveTenant) -> int:
+        """A pooled tenant's shard of its cell's pool (0 when the pool is one stack)."""
+        cell = self.cells.get(cell_of(tenant))
+        return pool_shard(tenant.id, cell.pool_shards if cell else 1)
 
     def get(self, tenant_id: str) -> EffectiveTenant | None:
         return next((t for t in self.tenants if t.id == tenant_id), None)
@@ -49,7 +74,7 @@ def display(path: Path) -> str:
 
 
 def tenant_files(directory: Path) -> list[Path]:
-    files = [p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.name != PLANS_FILE]
+    files = [p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.name not in (PLANS_FILE, CELLS_FILE)]
     return sorted(files)
 
 
@@ -79,26 +104,34 @@ def load_plans(directory: Path, problems: list[Problem]) -> PlanCatalog | None:
     if doc is None:
         return None
     try:
-        return PlanCatalog.model_validate(doc.data)
+        catalog = PlanCatalog.model_validate(doc.data)
     except ValidationError as exc:
         for loc, message in findings_from(exc, PlanCatalog):
             tenant = f"plan {loc[1]}" if len(loc) > 1 and loc[0] == "plans" else "-"
             problems.append(Problem(display(path), doc.line_of(loc), tenant, field_path(loc), message))
         return None
+    for loc, message in catalog_problems(catalog):  # the service catalog, and plans against it
+        tenant = f"plan {loc[1]}" if loc[0] == "plans" else "-"
+        problems.append(Problem(display(path), doc.line_of(loc), tenant, field_path(loc), message))
+    return catalog
 
 
-def load_registry(directory: Path | str, layouts: Layouts | None = None, default_layout: bool = True) -> Registry:
+def load_registry(directory: Path | str, layouts: Layouts | None = None, default_layout: bool = True,
+                  cell: str | None = None) -> Registry:
     """Validate the registry in `directory` against the network layouts of its environments.
 
     `layouts` maps an environment to the (label, network settings) of each stack that deploys it;
     environments without one are checked against the default network settings, unless
-    `default_layout` is off (a stack checks its own environment only).
+    `default_layout` is off (a stack checks its own environment only). Each tenant is checked against
+    its cell's layouts: these, with the cell's `settings.network` over them; with `cell` (a stack of
+    that cell, whose layouts already are the cell's), only that cell's tenants are.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise RegistryInvalid([Problem(display(directory), 1, "-", "", "the registry directory does not exist")])
     problems: list[Problem] = []
     catalog = load_plans(directory, problems)
+    cells = load_cells(directory, problems)
     loaded: list[tuple[EffectiveTenant, TenantSource]] = []
     for path in tenant_files(directory):
         stem = path.stem
@@ -119,18 +152,57 @@ def load_registry(directory: Path | str, layouts: Layouts | None = None, default
                                            f"or set id: {stem}"))
         if catalog is None:
             continue
-        effective, findings = resolve(tenant, catalog.plans)
+        effective, findings = resolve(tenant, catalog.plans, catalog.services)
         problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in findings)
+        if effective is not None:
+            problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in tenant_fit_problems(effective))
         if effective is not None:  # still cross-checked, so that every problem is reported
             loaded.append((effective, source))
     problems.extend(_duplicate_ids(loaded))
+    problems.extend(cell_findings(loaded, cells))
     default = {env: [("default network settings", NetworkSettings())] for env in Environment} if default_layout else {}
-    problems.extend(network_findings(loaded, {**default, **(layouts or {})}))
+    base = {**default, **(layouts or {})}
+    problems.extend(network_findings(loaded, base, _cell_layouts(cells, base, cell)))
     if problems:
         raise RegistryInvalid(problems)
     assert catalog is not None
     tenants = tuple(sorted((t for t, _ in loaded), key=lambda t: t.id))
-    return Registry(directory=directory, plans=catalog, tenants=tenants)
+    return Registry(directory=directory, plans=catalog, tenants=tenants, cells=cells)
+
+
+def load_cells(directory: Path, problems: list[Problem]) -> Cells:
+    """tenants/cells.yaml, or the one implicit cell `default` when there is none."""
+    path = directory / CELLS_FILE
+    if not path.exists():
+        return IMPLICIT_CELLS
+    return cells_from_document(_load_document(path, "-", problems), display(path), problems)
+
+
+def _cell_layouts(cells: Cells, base: Layouts, only: str | None):
+    """Each tenant's layouts: its cell's network over each stack's (a cell's override that does not
+    validate is reported on its own and skipped here)."""
+    memo: dict[str, Layouts] = {}
+
+    def of(tenant: EffectiveTenant) -> Layouts:
+        name = cell_of(tenant)
+        if only is not None:
+            return base if name == only else {}
+        if name not in memo:
+            definition = cells.get(name)
+            out: Layouts = {}
+            if definition is None and cells.declared:  # an unknown cell, or cells.yaml broken: reported
+                memo[name] = out
+                return out
+            for env, entries in base.items():
+                for label, layout in entries:
+                    merged = cell_network(layout, definition)
+                    if merged is not None:
+                        out.setdefault(env, []).append(
+                            (label if merged is layout else f"{label}, cell {name}", merged))
+            memo[name] = out
+        return memo[name]
+
+    return of
 
 
 def id_problems(tenant_id: str) -> list[str]:

@@ -10,10 +10,10 @@ import ipaddress
 from enum import Enum
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from tenancy.registry.naming import RESERVED_IDS
+from tenancy.registry.naming import CELL_NAME_MAX, CELL_NAME_PATTERN, RESERVED_IDS
 
 # Lowercase letters and digits in hyphen-separated words: no leading, trailing or double hyphen
 # (RDS and ElastiCache identifiers refuse "--"). The length budget comes from the names the
@@ -150,6 +150,10 @@ class Tenant(Strict):
     isolation_level: Optional[Tier] = None
     status: Status = Status.active
     environments: Annotated[list[Environment], Field(min_length=1)]
+    # The cell it lives in (tenants/cells.yaml); default: the cell named `default`. Only an edit of
+    # this field moves a tenant: `tenancy tenant new` writes it.
+    cell: Optional[Annotated[str, Field(pattern=CELL_NAME_PATTERN, min_length=2, max_length=CELL_NAME_MAX,
+                                        description="a cell of tenants/cells.yaml (default: the cell named 'default')")]] = None
     network: Optional[Network] = None
     services: ServiceOverrides = ServiceOverrides()
     data_isolation: Optional[DataIsolation] = None
@@ -219,6 +223,13 @@ class PlanMonitoring(Strict):
     cache_memory_percent: Annotated[float, Field(gt=0, le=100)] = 80
 
 
+class IdentityPool(str, Enum):
+    """Where a tenant's users sign in: the platform's shared user pool, or one of its own."""
+
+    pooled = "pooled"
+    own = "own"
+
+
 class Plan(Strict):
     """A plan's defaults and what it allows; tenants on it may only ask for what is listed."""
 
@@ -233,9 +244,56 @@ class Plan(Strict):
     api: PlanApi = PlanApi()
     monitoring: PlanMonitoring = PlanMonitoring()
     default_monthly_budget: PositiveNumber = 100
+    # Sign-in: the platform's shared Cognito user pool (`pooled`, one app client and group per
+    # tenant) or a user pool of the tenant's own. Unset: `pooled`; isolated tenants always get their own.
+    identity: Optional[IdentityPool] = None
+    # The catalog services that run dedicated for this plan's hybrid tenants (shared isolation with a
+    # namespace of their own); unset: the catalog's `critical` ones.
+    critical_services: Optional[list[Annotated[str, Field(min_length=1)]]] = None
+
+
+# A Kubernetes Service name (an RFC 1035 label), short enough for every object named after it.
+SERVICE_NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+
+
+class CatalogService(Strict):
+    """One service of the platform's catalog: what runs per dedicated tenant and once in the pool.
+
+    Each replica requests (and is limited to) `cpu` vCPUs and `memoryMiB`; the autoscaler keeps
+    between `replicas` and `maxReplicas` of them, all of which must fit the namespace quota. The
+    tenant's route sends `path` (a prefix on `<tenant>.<domain>`) to it."""
+
+    name: Annotated[str, Field(pattern=SERVICE_NAME_PATTERN, max_length=40, description=(
+        "a Kubernetes Service name: a lowercase letter, then lowercase letters, digits and inner hyphens"))]
+    image: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^\S+$")]
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = 8080
+    path: Optional[Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$", max_length=1024, description=(
+        "a path prefix such as /api"))]] = None
+    replicas: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
+    max_replicas: Optional[Annotated[int, Field(ge=1, le=100, strict=True)]] = None
+    cpu: Annotated[float, Field(gt=0, le=64, multiple_of=0.001)] = 0.25
+    memory_mib: Annotated[int, Field(ge=16, le=262144, strict=True)] = Field(256, alias="memoryMiB")
+    critical: bool = False
+    health_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$", max_length=1024)] = "/healthz"
+    run_as_user: Annotated[int, Field(ge=1, le=2147483647, strict=True)] = 65532  # never root
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> CatalogService:
+        if self.max_replicas is not None and self.max_replicas < self.replicas:
+            raise ValueError(f"maxReplicas {self.max_replicas} is below replicas {self.replicas}")
+        return self
+
+    @property
+    def route_path(self) -> str:
+        return self.path or f"/{self.name}"
+
+    @property
+    def most_replicas(self) -> int:
+        return self.max_replicas or self.replicas
 
 
 class PlanCatalog(Strict):
-    """tenants/plans.yaml."""
+    """tenants/plans.yaml: every plan, and the platform's service catalog."""
 
     plans: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Plan]
+    services: list[CatalogService] = []

@@ -12,6 +12,7 @@ import hashlib
 POOL_NAMESPACE = "tenant-pool"
 POOL_SERVICE_ACCOUNT = "pool-services"  # what the pooled services run as, in the pool namespace
 POOLED_DATABASE = "tenants"  # the database of the pooled PostgreSQL that shared tenants live in
+POOL_DATABASE_LOGIN = "tenancy_pool"  # the pooled services' login there: it may only SET ROLE to a tenant
 DATABASE_PORT = 5432
 CACHE_PORT = 6379
 
@@ -24,6 +25,14 @@ ISOLATION_TAG = "isolation"
 ENVIRONMENT_TAG = "environment"
 MANAGED_BY_TAG = "managed-by"
 MANAGED_BY = "tenancy"
+
+# Routing (Gateway API) and sign-in (Cognito).
+GATEWAY_NAMESPACE = "tenancy-gateway"  # the platform's Gateway lives here
+GATEWAY_NAME = "tenancy"
+GATEWAY_LISTENER = "https"
+TENANT_HEADER = "X-Tenant-ID"  # set by each tenant's route, overwriting whatever a client sent
+TENANT_ATTRIBUTE = "tenant_id"  # the user pools' immutable custom attribute: the `custom:tenant_id` claim
+SERVICES_PART_OF = "tenancy-services"  # `app.kubernetes.io/part-of` of every service instance
 
 # Component type tokens (`tenancy:<module>:<Type>`) that the plan's renderer looks for.
 TENANT_COMPONENT_TYPE = "tenancy:tenant:Tenant"
@@ -51,14 +60,32 @@ def role_name(environment: str, tenant_id: str) -> str:
     return f"tenancy-{environment}-{tenant_id}"
 
 
-def pool_role_name(environment: str) -> str:
+def pool_role_name(environment: str, cell: str | None = None) -> str:
     """The pooled workloads' one identity: it assumes a pooled tenant's role per request, tagged."""
-    return role_name(environment, POOL_OWNER)
+    return role_name(environment, cell_owner(POOL_OWNER, cell))
 
 
 def tenant_roles_pattern(environment: str) -> str:
     """Every tenant role's name in an environment (an IAM resource pattern)."""
     return role_name(environment, "*")
+
+
+def user_pool_name(environment: str, owner: str) -> str:
+    """A Cognito user pool: the platform's shared one (`pool`) or a tenant's own."""
+    return f"tenancy-{environment}-{owner}"
+
+
+def app_client_name(environment: str, tenant_id: str) -> str:
+    return f"tenancy-{environment}-{tenant_id}"
+
+
+def route_name(tenant_id: str) -> str:
+    """A tenant's HTTPRoute (in its namespace, or the pool's)."""
+    return f"tenant-{tenant_id}"
+
+
+def tenant_host(tenant_id: str, domain: str) -> str:
+    return f"{tenant_id}.{domain}"
 
 
 def key_alias(environment: str, owner: str) -> str:
@@ -103,8 +130,10 @@ def account_scoped_name(environment: str, tenant_id: str) -> str:
     return f"tenancy-{environment}-{tenant_id}"
 
 
-def flags_application_name(environment: str, shard: int) -> str:
-    return f"tenancy-{environment}-flags-{shard}"
+def flags_application_name(environment: str, shard: int, cell: str | None = None) -> str:
+    if cell in (None, DEFAULT_CELL):
+        return f"tenancy-{environment}-flags-{shard}"
+    return f"tenancy-{environment}-{cell}-flags-{shard}"
 
 
 def flags_shard(tenant_id: str, shards: int) -> int:
@@ -137,6 +166,27 @@ RESERVED_IDS = frozenset({POOL_OWNER, PLATFORM_OWNER, "default", "system", "shar
 # owner's name (`pool-default` would be `dev-pool`'s default cache user, `acme-flow-logs`'s role
 # would be acme's flow-log role).
 RESERVED_SUFFIXES = ("-default", "-flow-logs")
+
+# Cells (tenancy.registry.cells): the default cell keeps every name from before cells, so an
+# existing install becomes that cell with nothing renamed; another cell's platform names carry the
+# cell (`dev-pool-eu2`, `tenancy-dev-pool-eu2`, `alias/tenancy/dev/platform-eu2`, `tenant-pool-eu2`),
+# so cells may share an account and region. Tenants' names never carry their cell.
+DEFAULT_CELL = "default"
+# Short: a non-default cell's name is part of its platform's AWS names (the tightest is the pooled
+# cache's default user `staging-pool-<cell>-default`, 40 characters) and of its stack names.
+CELL_NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+CELL_NAME_MAX = 12
+
+
+def cell_owner(owner: str, cell: str | None) -> str:
+    """The platform's owners in a cell: `pool` and `platform` in the default cell, `pool-<cell>` and
+    `platform-<cell>` in another."""
+    return owner if cell in (None, DEFAULT_CELL) else f"{owner}-{cell}"
+
+
+def pool_namespace(cell: str | None = None) -> str:
+    """The pooled workloads' Kubernetes namespace: `tenant-pool`, or `tenant-pool-<cell>`."""
+    return POOL_NAMESPACE if cell in (None, DEFAULT_CELL) else namespace_name(cell_owner(POOL_OWNER, cell))
 
 
 def id_derived_names(environment: str, tenant_id: str) -> list[tuple[str, str, int, str]]:

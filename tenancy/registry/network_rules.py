@@ -6,7 +6,7 @@ shared VPC's range and the zone count are stack settings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,9 @@ Layouts = dict[Environment, list[tuple[str, NetworkSettings]]]
 CIDR = ("network", "cidr")
 
 
-def network_findings(loaded: list[tuple[EffectiveTenant, TenantSource]], layouts: Layouts) -> Iterator[Problem]:
+def network_findings(loaded: list[tuple[EffectiveTenant, TenantSource]], layouts: Layouts,
+                     tenant_layouts: Callable[[EffectiveTenant], Layouts] | None = None) -> Iterator[Problem]:
+    """`tenant_layouts`, when given, gives each tenant's own layouts (its cell's) instead of `layouts`."""
     with_network = [(t, s) for t, s in loaded if t.has_own_network and t.tenant.network]
     for tenant, source in with_network:
         block = tenant.tenant.network.network
@@ -33,8 +35,9 @@ def network_findings(loaded: list[tuple[EffectiveTenant, TenantSource]], layouts
                                  "use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
             continue
         tier = tenant.tier(Service.network)
+        own = tenant_layouts(tenant) if tenant_layouts is not None else layouts
         for env in tenant.tenant.environments:
-            for label, layout in layouts.get(env, []):
+            for label, layout in own.get(env, []):
                 yield from _against_layout(tenant, source, tier, block, label, layout)
     for (a, sa), (b, sb) in combinations(with_network, 2):
         shared_envs = set(a.tenant.environments) & set(b.tenant.environments)

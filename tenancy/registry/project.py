@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tenancy.registry.cells import apply_cell_settings, cell_settings_problems
 from tenancy.registry.connections import connection_budget
 from tenancy.registry.loader import Registry, display, load_registry
 from tenancy.registry.network_rules import Layouts
@@ -87,22 +88,38 @@ def validate_project(project_dir: Path, registry_dir: Path | None = None) -> Reg
     stacks = read_stacks(project_dir)
     registry = load_registry(registry_dir or project_dir / "tenants", layouts_of(stacks))
     problems = [p for stack in stacks for p in connection_problems(stack, registry)]
+    for stack in stacks:
+        for cell in registry.cells.in_environment(stack.settings.environment):
+            problems += cell_settings_problems(registry.cells, cell, stack.settings, f"over stack {stack.name}")
     if problems:
         raise RegistryInvalid(problems)
     return registry
 
 
 def connection_problems(stack: StackFile, registry: Registry) -> list[Problem]:
-    """The stack's pooled tenants may not open more connections than its pooled instance allows."""
-    pool = stack.settings.pool
-    budget = connection_budget(pool.database_instance_class, pool.database_max_connections,
-                               registry.in_environment(stack.settings.environment))
-    message = budget.problem()
-    if message is None:
-        return []
-    key = "databaseMaxConnections" if pool.database_max_connections is not None else "databaseInstanceClass"
-    line = read_yaml(stack.path).line_of(("config", CONFIG_NAMESPACE + ":pool", key))
-    return [Problem(display(stack.path), line, f"stack {stack.name}", f"{CONFIG_NAMESPACE}:pool.{key}", message)]
+    """Each cell's pooled tenants may not open more connections than its pooled instance allows (the
+    stack file's `tenancy:pool`, with the cell's `settings.pool` over it)."""
+    out = []
+    cells = registry.cells
+    for cell in cells.in_environment(stack.settings.environment):
+        try:
+            pool = apply_cell_settings(stack.settings, cells.get(cell)).pool
+        except ValueError:
+            continue  # reported by cell_settings_problems
+        budget = connection_budget(pool.database_instance_class, pool.database_max_connections,
+                                   registry.in_cell(stack.settings.environment, cell))
+        message = budget.problem()
+        if message is None:
+            continue
+        key = "databaseMaxConnections" if pool.database_max_connections is not None else "databaseInstanceClass"
+        overridden = key in ((cells[cell].settings.get("pool") or {}) if cells.declared else {})
+        if overridden:
+            out.append(cells.problem(cell, ("settings", "pool", key), f"{message} (over stack {stack.name})"))
+            continue
+        line = read_yaml(stack.path).line_of(("config", CONFIG_NAMESPACE + ":pool", key))
+        who = f"stack {stack.name}" + (f", cell {cell}" if cells.declared else "")
+        out.append(Problem(display(stack.path), line, who, f"{CONFIG_NAMESPACE}:pool.{key}", message))
+    return out
 
 
 def config_from_stack_file(path: Path) -> dict[str, str]:

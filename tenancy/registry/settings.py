@@ -108,6 +108,30 @@ class KubernetesSettings(Strict):
         return value.removeprefix("https://").rstrip("/")
 
 
+# A DNS name of two or more labels, lowercase; short enough that `<tenant id>.<domain>` stays a
+# valid hostname (253 characters) for the longest id the registry allows.
+DOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
+
+
+class RoutingSettings(Strict):
+    """The platform's Gateway (Kubernetes Gateway API): each tenant is served at `<id>.<domain>`.
+    Without this block (or without `tenancy:kubernetes`) no Gateway or routes are created."""
+
+    domain: Annotated[str, Field(pattern=DOMAIN_PATTERN, max_length=200, description=(
+        "the tenants' parent domain, such as apps.example.com (lowercase DNS labels)"))]
+    gateway_class_name: Annotated[str, Field(min_length=1, max_length=253, description=(
+        "the GatewayClass of the cluster's Gateway API implementation"))]
+    # The Secret (in the gateway namespace) holding the certificate for *.<domain>: made by
+    # cert-manager when `clusterIssuer` is set, else by whoever manages certificates.
+    certificate_secret: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)] = \
+        "tenancy-gateway-tls"
+    cluster_issuer: Optional[Annotated[str, Field(min_length=1, max_length=253)]] = None
+    # Where the implementation runs its proxies, when not beside the Gateway (for example Envoy
+    # Gateway's envoy-gateway-system): the namespace tenants' network policies admit. List it in the
+    # policy pack's `gatewayNamespaces` too.
+    proxy_namespace: Optional[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]] = None
+
+
 class ApiSettings(Strict):
     """The platform's API Gateway stage that tenants' usage plans attach to."""
 
@@ -123,10 +147,13 @@ class BillingSettings(Strict):
 class StackSettings(Strict):
     environment: Environment
     scope: str = "all"
+    # The cell this stack deploys (tenants/cells.yaml); default: the cell named `default`.
+    cell: Optional[str] = None
     registry: str = "tenants"
     network: NetworkSettings = NetworkSettings()
     pool: PoolSettings = PoolSettings()
     kubernetes: Optional[KubernetesSettings] = None
+    routing: Optional[RoutingSettings] = None
     api: Optional[ApiSettings] = None
     billing: BillingSettings = BillingSettings()
     platform_stack: Optional[str] = Field(

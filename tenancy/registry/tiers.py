@@ -6,7 +6,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tenancy.registry.addressing import SLICE_ROLES, VPC_ROLES, SubnetLayout, subnet_layout
-from tenancy.registry.models import DataIsolation, FullQuotas, Plan, Service, Status, Tenant, Tier
+from tenancy.registry.models import (
+    CatalogService,
+    DataIsolation,
+    FullQuotas,
+    IdentityPool,
+    Plan,
+    Service,
+    Status,
+    Tenant,
+    Tier,
+)
 
 RuleBreak = tuple[tuple, str]  # (field path, message): a plan rule the tenant breaks
 MIN_DATABASE_GIB = 20  # RDS's smallest gp3 volume
@@ -43,10 +53,29 @@ class EffectiveTenant:
     services: dict[Service, Tier]
     quotas: FullQuotas
     data_isolation: DataIsolation | None
+    catalog: tuple[CatalogService, ...] = ()  # the platform's service catalog (plans.yaml `services`)
 
     @property
     def id(self) -> str:
         return self.tenant.id
+
+    @property
+    def own_user_pool(self) -> bool:
+        """Isolated tenants sign in through a user pool of their own; others where the plan says so."""
+        return self.isolation is Tier.isolated or self.plan.identity is IdentityPool.own
+
+    @property
+    def dedicated_services(self) -> tuple[CatalogService, ...]:
+        """The catalog services that run for this tenant alone, in its namespace: all of them for a
+        dedicated or isolated tenant and for one with a database or cache of its own (which admits
+        only the tenant's own workloads, so no pooled instance could serve it), the plan's critical
+        ones for a hybrid tenant with pooled data (shared isolation, compute of its own), none for a
+        pooled one."""
+        if not self.has_own_namespace:
+            return ()
+        if self.isolation is not Tier.shared or own_data(self.services):
+            return self.catalog
+        return critical_services(self.plan, self.catalog)
 
     def tier(self, service: Service) -> Tier:
         return self.services[service]
@@ -90,13 +119,21 @@ class EffectiveTenant:
         return subnet_layout(str(self.tenant.network.cidr), subnet_roles(tier), az_count)
 
 
+def critical_services(plan: Plan, catalog: tuple[CatalogService, ...]) -> tuple[CatalogService, ...]:
+    """What a plan's hybrid tenants run dedicated: its `criticalServices`, else the catalog's critical ones."""
+    if plan.critical_services is not None:
+        return tuple(s for s in catalog if s.name in plan.critical_services)
+    return tuple(s for s in catalog if s.critical)
+
+
 def own_data(services: dict[Service, Tier]) -> bool:
     """Whether a tenant has a database or cache of its own."""
     return services[Service.database] is not Tier.shared or services[Service.cache] is not Tier.shared
 
 
-def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | None, list[RuleBreak]]:
-    """Apply the tenant's plan; return the effective tenant and every rule it breaks."""
+def resolve(tenant: Tenant, plans: dict[str, Plan],
+            catalog: tuple[CatalogService, ...] | list[CatalogService] = ()) -> tuple[EffectiveTenant | None, list[RuleBreak]]:
+    """Apply the tenant's plan (and the service catalog); return the effective tenant and every rule it breaks."""
     plan = plans.get(tenant.plan)
     if plan is None:
         return None, [(("plan",), f"unknown plan {tenant.plan!r}; plans: {', '.join(sorted(plans))}")]
@@ -119,6 +156,7 @@ def resolve(tenant: Tenant, plans: dict[str, Plan]) -> tuple[EffectiveTenant | N
         services=services,
         quotas=FullQuotas.model_validate(merged),
         data_isolation=data_isolation,
+        catalog=tuple(catalog),
     )
     return effective, list(_rule_findings(tenant, plan, effective))
 

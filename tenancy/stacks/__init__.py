@@ -1,2 +1,3 @@
-"""Stacks: the scopes a stack deploys (`all`, `platform`, `pool`, `tenant/<id>`), the stacks each
-environment needs in deployment order, their settings files, and the stacks a git change touches."""
+"""Stacks: the scopes a stack deploys (`all`, `platform`, `pool`, `pool/<shard>`, `tenant/<id>`, in a
+cell), the stacks each environment needs per cell in deployment waves, their settings files, and the
+stacks a git change touches."""

@@ -81,7 +81,9 @@ def test_every_taggable_aws_resource_of_a_tenant_carries_its_tags(dev, registry,
                                             "aws:elasticache/userGroupAssociation:UserGroupAssociation",
                                             "aws:cloudwatch/dashboard:Dashboard", "aws:sns/topicPolicy:TopicPolicy",
                                             "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion",
-                                            "aws:apigateway/usagePlanKey:UsagePlanKey"}
+                                            "aws:apigateway/usagePlanKey:UsagePlanKey",
+                                            # Cognito app clients and groups take no tags
+                                            "aws:cognito/userPoolClient:UserPoolClient", "aws:cognito/userGroup:UserGroup"}
 
 
 def test_a_resource_own_tags_are_kept_but_cannot_override_the_tenant_tags(dev):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .conftest import run_dev
 
 STATEFUL = {"aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
-            "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"}
+            "aws:kms/key:Key", "aws:secretsmanager/secret:Secret", "aws:cognito/userPool:UserPool"}
 RETAINED = {"aws:kms/key:Key", "aws:secretsmanager/secret:Secret"}
 
 
@@ -26,3 +26,4 @@ def test_a_throwaway_stack_may_lift_protection():
     assert stateful and not any(r.protect or r.retain_on_delete for r in stateful)
     # the cloud-side guards stay on regardless
     assert all(r.input("deletionProtection") is True for r in rec.of_type("aws:rds/instance:Instance"))
+    assert all(r.input("deletionProtection") == "ACTIVE" for r in rec.of_type("aws:cognito/userPool:UserPool"))

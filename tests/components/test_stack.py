@@ -68,7 +68,7 @@ def test_tenant_scope_deploys_one_tenant_on_the_referenced_platform(platform_onl
 
 @pytest.mark.parametrize("scope, message", [
     ("tenant/brightside", "brightside is a shared tenant; it deploys in the pool stack"),
-    ("tenant/nobody", f"no such tenant in dev; tenants with their own stack: {', '.join(sorted(OWN_STACK))}"),
+    ("tenant/nobody", f"no such tenant in dev, cell default; tenants with their own stack: {', '.join(sorted(OWN_STACK))}"),
     ("everything", "is not one of all | platform | pool | tenant/<id>"),
 ])
 def test_bad_scopes_fail_before_anything_is_registered(scope, message):

@@ -84,3 +84,12 @@ def test_a_database_of_its_own_moves_the_compute_out_of_the_pool(registry):
     hybrids = [t for t in registry.in_environment("dev") if own_data(t.services) and t.isolation is Tier.shared]
     assert [t.id for t in hybrids] == ["globex"]
     assert all(t.services[Service.compute] is Tier.dedicated and t.has_own_namespace for t in hybrids)
+
+
+def test_the_pool_identity_logs_in_to_the_pooled_database_as_the_pool_login_only(dev):
+    (policy,) = [r for r in dev.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == "dev-platform-pool-identity-database"]
+    (statement,) = json.loads(policy.input("policy"))["Statement"]
+    pooled = next(r for r in dev.of_type("aws:rds/instance:Instance") if r.name == "dev-platform-pool-db-instance")
+    assert statement["Action"] == ["rds-db:connect"]
+    assert statement["Resource"] == [f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:{pooled.outputs['resourceId']}/"
+                                     f"{naming.POOL_DATABASE_LOGIN}"]

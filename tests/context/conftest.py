@@ -8,7 +8,6 @@ import asyncio
 import httpx
 import pytest
 
-from benchmarks.aws_account import moto_server
 from tenancy.context.tokens import StaticResolver, TokenVerifier
 
 from ..dataplane.conftest import database, dev_tenants
@@ -63,12 +62,6 @@ def bearer(token: str, tenant_header: str | None = None) -> dict:
     if tenant_header is not None:
         headers["X-Tenant-ID"] = tenant_header
     return headers
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 _servers: dict[str, Postgres] = {}

@@ -1,8 +1,8 @@
 """A pooled PostgreSQL database bootstrapped by the project's own db-bootstrap (the dataplane tests'
 tenants and shared table, imported), plus the pooled-services login that the runtime library logs
-in as. db-bootstrap creates neither that login nor its rights: CREATE_LOGIN and GRANTS are what it
-would have to add, and the tests run them as the same admin that runs db-bootstrap (CREATEROLE, no
-superuser, like RDS's master user)."""
+in as. db-bootstrap grants that login its rights (`pool_login_statements`); `ungranted` databases
+are bootstrapped without it, to show what the helper says when the rights are missing. The tests
+give the login a password (on RDS it logs in with IAM)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ from dataclasses import dataclass
 import psycopg
 
 from tenancy.dataplane.apply import bootstrap_database
+from tenancy.dataplane.postgres import DatabaseOptions
 from tenancy.registry.models import DataIsolation
-from tenancy.registry.naming import database_role
+from tenancy.registry.naming import POOL_DATABASE_LOGIN
 
 from ..dataplane.test_pool_sql import make_tenants, passwords_of
 from ..dataplane.test_postgres_attacks import NOTES
 
-POOL_LOGIN, POOL_PASSWORD = "tenancy_pool", "pool-login-pw"
+POOL_LOGIN, POOL_PASSWORD = POOL_DATABASE_LOGIN, "pool-login-pw"
 
-CREATE_LOGIN = "CREATE ROLE {login} LOGIN NOINHERIT PASSWORD '{password}'"  # no rights of its own
-GRANTS = ("GRANT CONNECT ON DATABASE {db} TO {login}",  # db-bootstrap revokes CONNECT from PUBLIC
-          "GRANT {role} TO {login}")                    # per pooled row/schema tenant: SET ROLE to it
+CREATE_LOGIN = "CREATE ROLE {login} LOGIN NOINHERIT PASSWORD '{password}'"  # its password, set by hand
 
 
 @dataclass
@@ -39,19 +38,19 @@ class Pooled:
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(self.server.dsn(database=self.name), autocommit=True)
 
-    def bootstrap(self) -> None:
+    def bootstrap(self, pool_login: str | None = None) -> None:
         chosen = list(self.tenants.values())
-        bootstrap_database(self.server.dsn(database=self.name), chosen, passwords_of(chosen))
+        bootstrap_database(self.server.dsn(database=self.name), chosen, passwords_of(chosen),
+                           options=DatabaseOptions(pool_login=pool_login))
 
     def grant_connect(self) -> None:
+        """CONNECT alone (what a hand-made login would have), to show the helper's refusal."""
         with self.admin() as admin:
-            admin.execute(GRANTS[0].format(db=self.name, login=POOL_LOGIN))
+            admin.execute(f"GRANT CONNECT ON DATABASE {self.name} TO {POOL_LOGIN}")
 
-    def grant(self, *keys: str) -> None:
-        self.grant_connect()
-        with self.admin() as admin:
-            for key in keys or self.tenants:
-                admin.execute(GRANTS[1].format(role=database_role(self.id(key)), login=POOL_LOGIN))
+    def grant(self) -> None:
+        """db-bootstrap's own grants to the pooled services' login."""
+        self.bootstrap(pool_login=POOL_LOGIN)
 
     def superuser_rows(self) -> list[tuple]:
         with psycopg.connect(self.server.superuser_dsn(self.name)) as su:

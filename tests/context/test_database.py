@@ -294,3 +294,19 @@ def test_the_async_helper_scopes_rows_and_resets_pooled_connections(pooled):
     rows, who = asyncio.run(go())
     assert rows == [(a, "a-async")]
     assert who == (POOL_LOGIN,)
+
+
+def test_db_bootstrap_revokes_the_pool_logins_membership_when_a_tenant_is_suspended_or_leaves(pooled):
+    """Below the helper: the pool login itself, running `SET ROLE` by hand, may no longer become a
+    suspended or departed tenant once db-bootstrap has run (NOLOGIN alone would not stop it)."""
+    a, b, s = pooled.id("a"), pooled.id("b"), pooled.id("s")
+    suspended = pooled.tenants["a"].tenant.model_copy(update={"status": Status.suspended})
+    pooled.tenants["a"] = dataclasses.replace(pooled.tenants["a"], tenant=suspended)
+    del pooled.tenants["b"]
+    pooled.grant()
+    with psycopg.connect(pooled.conninfo(), autocommit=True) as conn:
+        for gone in (a, b):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SET ROLE {database_role(gone)}")
+        conn.execute(f"SET ROLE {database_role(s)}")  # the active one still works
+        assert conn.execute("SELECT current_user::text").fetchone() == (database_role(s),)

@@ -4,11 +4,7 @@ names), and a moto server (KMS, S3, Secrets Manager, RDS) reset before each test
 
 from __future__ import annotations
 
-import urllib.request
-
 import pytest
-
-from benchmarks.aws_account import moto_server
 
 from ..dataplane.servers import Postgres, Redis
 
@@ -45,18 +41,3 @@ def redis_instance():
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    with moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def aws_env(moto_endpoint, monkeypatch) -> dict:
-    """A clean moto account for this test, and the environment every boto3 client reads."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).read()
-    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_REGION": AWS_REGION, "AWS_DEFAULT_REGION": AWS_REGION}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env

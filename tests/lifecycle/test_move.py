@@ -72,7 +72,10 @@ def test_schema_tenant_moves_through_every_tier_while_writing(world):
     finally:
         writer.stop()
     assert writer.failures > 0, "the writer met the write freeze"
-    assert len(writer.endpoints) == 3, "it followed the secrets through every tier (and back to the pool)"
+    # The two secrets are rewritten one after the other, so the writer may also see a mixed pair
+    # for a moment: what matters is that each side went through every tier.
+    assert len({db for _, db, _ in writer.endpoints}) == 3 and len({c for _, _, c in writer.endpoints}) >= 2, \
+        f"it followed the secrets through every tier (and back to the pool): {writer.endpoints}"
     assert _written(world, "shared", "zeta") == writer.model_rows
     assert _written_keys(world, "shared", "zeta") == writer.model_keys
     with psycopg.connect(world.tenant_dsn("zeta"), autocommit=True) as conn:

@@ -32,7 +32,7 @@ FLEX_PLAN = """  flex:
     defaultIsolation: shared
     allowedIsolation: [shared, dedicated, isolated]
     allowedOverrides: {database: [shared, dedicated, isolated], cache: [shared, dedicated, isolated]}
-    quotas: {maxUsers: 100, maxProjects: 10, maxAIRequests: 10000, storageLimit: 20, computeLimit: 2, networkBandwidth: 100}
+    quotas: {maxUsers: 100, maxProjects: 10, maxAIRequests: 10000, storageLimit: 20, computeLimit: 4, networkBandwidth: 100}
 """
 TENANTS = {"zeta": "schema", "rho": "row"}
 MODES = {**TENANTS, "northwind": "row", "brightside": "schema"}  # with the sample's pooled tenants
@@ -44,7 +44,9 @@ def make_project(root: Path) -> Path:
     project = root / "project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
     plans = project / "tenants" / "plans.yaml"
-    plans.write_text(plans.read_text().rstrip("\n") + "\n" + FLEX_PLAN)
+    text = plans.read_text()
+    assert text.count("\nplans:\n") == 1
+    plans.write_text(text.replace("\nplans:\n", "\nplans:\n" + FLEX_PLAN, 1))  # wherever `plans:` sits in the file
     for tenant_id, mode in TENANTS.items():
         (project / "tenants" / f"{tenant_id}.yaml").write_text(
             f"id: {tenant_id}\nname: {tenant_id.title()} Ltd\nplan: flex\nenvironments: [dev]\ndataIsolation: {mode}\n"

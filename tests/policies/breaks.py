@@ -104,6 +104,54 @@ class Case:
                 f"{self.id}: in preview the attack passed silently (reported {found})"
 
 
+    def run_through_analyzer(self) -> None:
+        """The same stack as the engine's AnalyzeStack request, through the SDK's own servicer (the
+        path `pulumi preview --policy-pack policies` takes): attacks are mandatory violations at the
+        expected URNs, twins are clean."""
+        from pulumi.runtime.proto import analyzer_pb2
+        from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+        from tenancy_policies import catalog
+
+        from .resources import policies
+
+        stack = compliant(list(self.tenants))
+        expected = self.build(stack)
+        servicer = _PolicyAnalyzerServicer(catalog.PACK_NAME, "0.0.1", [policies()[self.policy]], catalog.MANDATORY)
+        diagnostics = servicer.AnalyzeStack(stack.request(), None).diagnostics
+        assert all(d.policyName == self.policy and d.enforcementLevel == analyzer_pb2.MANDATORY for d in diagnostics)
+        reported = {d.urn for d in diagnostics}
+        urns = {e.urn for e in expected} if expected and isinstance(expected[0], Names) else \
+            {urn for _, urn in expected or []}
+        assert urns <= reported if self.fails else reported == set()
+
+
+def corpus_tests(cases: Cases, bypasses: int = 0, twin_ratio: float = 0.6):
+    """A bypass corpus's tests, the same for every mechanism: each case run directly, in preview and
+    through the SDK's analyzer service (cases with a policy config are left out of that one, which
+    carries none); and compliant twins for most attacks (`twin_ratio` of them at least)."""
+
+    @pytest.mark.parametrize("case", cases.params())
+    def test_case(case):
+        case.run()
+
+    @pytest.mark.parametrize("case", cases.params())
+    def test_case_in_preview(case):
+        case.run_preview()
+
+    @pytest.mark.parametrize("case", [c for c in cases if not c.config], ids=lambda c: c.id)
+    def test_case_through_the_sdks_analyzer_service(case):
+        case.run_through_analyzer()
+
+    def test_every_attack_has_a_compliant_twin():
+        attacks = sum(case.fails for case in cases) - bypasses
+        twins = sum(not case.fails for case in cases)
+        assert attacks and twins >= attacks * twin_ratio
+
+    return test_case, test_case_in_preview, test_case_through_the_sdks_analyzer_service, \
+        test_every_attack_has_a_compliant_twin
+
+
 class Cases(list):
     """The cases of one test module, registered by decorator."""
 

@@ -9,17 +9,14 @@ pool (`tenant-pool`, the platform's), each with default-deny and allow-same-name
 from __future__ import annotations
 
 import pytest
-from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError
 
-from tenancy_policies import catalog
 from tenancy_policies.graph import kubernetes
 from tenancy_policies.graph.analysis import graph
 from tenancy_policies.graph.model import ASSUME, READ, WRITE
 from tenancy_policies.isolation import READ_WHOLE, resource
 
-from .breaks import Cases, Names
+from .breaks import Cases, Names, corpus_tests
 from .resources import UNKNOWN, Stack, policies, violations
 from .world import (
     CLUSTER_ROLE,
@@ -322,31 +319,8 @@ def a_top_level_binding_owned_through_its_namespace(s):
 
 
 # == the corpus, three ways ===================================================================================
-@pytest.mark.parametrize("case", CASES.params())
-def test_kubernetes_isolation_case(case):
-    case.run()
-
-
-@pytest.mark.parametrize("case", CASES.params())
-def test_kubernetes_isolation_case_in_preview(case):
-    case.run_preview()
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if not c.config], ids=lambda c: c.id)
-def test_the_kubernetes_corpus_through_the_sdks_analyzer_service(case):
-    stack = compliant(list(case.tenants))
-    expected = case.build(stack)
-    servicer = _PolicyAnalyzerServicer(catalog.PACK_NAME, "0.0.1", [policies()[POLICY]], catalog.MANDATORY)
-    diagnostics = servicer.AnalyzeStack(stack.request(), None).diagnostics
-    assert all(d.policyName == POLICY and d.enforcementLevel == analyzer_pb2.MANDATORY for d in diagnostics)
-    reported = {d.urn for d in diagnostics}
-    assert {e.urn for e in expected} <= reported if case.fails else reported == set()
-
-
-def test_every_attack_has_a_compliant_twin():
-    attacks = sum(case.fails for case in CASES)
-    twins = sum(not case.fails for case in CASES)
-    assert attacks and twins >= attacks * 0.6
+(test_kubernetes_case, test_kubernetes_case_in_preview, test_the_kubernetes_corpus_through_the_sdks_analyzer_service,
+ test_every_attack_has_a_compliant_twin) = corpus_tests(CASES)
 
 
 # == preview ==================================================================================================

@@ -10,14 +10,11 @@ outside the program. Each has a compliant twin that differs in the one thing tha
 from __future__ import annotations
 
 import pytest
-from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError
 
-from tenancy_policies import catalog
 from tenancy_policies.graph import endpoints, interfaces, routing
 
-from .breaks import Cases, Names
+from .breaks import Cases, Names, corpus_tests
 from .resources import UNKNOWN, Stack, policies, violations
 from .world import (
     ACCOUNT,
@@ -467,27 +464,8 @@ def an_isolated_tenants_endpoint_in_the_shared_vpc(s):
 
 
 # == the corpus, three ways =============================================================================
-@pytest.mark.parametrize("case", CASES.params())
-def test_isolation_network_case(case):
-    case.run()
-
-
-@pytest.mark.parametrize("case", CASES.params())
-def test_isolation_network_case_in_preview(case):
-    case.run_preview()
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if not c.config], ids=lambda c: c.id)
-def test_the_network_corpus_through_the_sdks_analyzer_service(case):
-    """The same stacks as the engine's AnalyzeStack request, through the SDK's own servicer (the path
-    `pulumi preview --policy-pack policies` takes)."""
-    stack = compliant(list(case.tenants))
-    expected = case.build(stack)
-    servicer = _PolicyAnalyzerServicer(catalog.PACK_NAME, "0.0.1", [policies()[POLICY]], catalog.MANDATORY)
-    diagnostics = servicer.AnalyzeStack(stack.request(), None).diagnostics
-    assert all(d.policyName == POLICY and d.enforcementLevel == analyzer_pb2.MANDATORY for d in diagnostics)
-    reported = {d.urn for d in diagnostics}
-    assert {e.urn for e in expected} <= reported if case.fails else reported == set()
+(test_network_case, test_network_case_in_preview, test_the_network_corpus_through_the_sdks_analyzer_service,
+ test_every_network_attack_has_a_compliant_twin) = corpus_tests(CASES)
 
 
 def test_every_network_mechanism_has_attacks_and_twins():

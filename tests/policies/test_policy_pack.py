@@ -40,7 +40,7 @@ VARIANTS = {
         "advisory"),
     "no-cross-tenant-references": Variant(
         "cross-tenant stack rule, by dependency",
-        frozenset({"no-cross-tenant-references", "dedicated-data-not-shared", "tenant-isolation"}),
+        frozenset({"no-cross-tenant-references", "tenant-isolation"}),
         "no-cross-tenant-references",
         ("break-cross-tenant", "initech", "break-cross-tenant of tenant initech depends on dev-acme-app-sg of tenant acme"),
         "mandatory"),

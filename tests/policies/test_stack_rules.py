@@ -45,6 +45,7 @@ from .world import (
 )
 
 CASES = Cases()
+ISOLATION = "tenant-isolation"  # the rules it superseded keep their cases here, judged by it
 ALL_TAGS = "tenant-id, tenant-plan, isolation, environment, managed-by"
 HOOLI = (("hooli", "enterprise", "isolated"),)  # a second isolated tenant, for breaks between two VPCs
 
@@ -342,46 +343,37 @@ def dedicated_tenants_live_in_the_shared_vpc(s):
     assert s["dev-initech-db-sg"].props["vpcId"] == prop(s, "dev-platform-network-vpc", "id")
 
 
-# -- no-vpc-joining ---------------------------------------------------------------------------------------
-@CASES.fails("no-vpc-joining")
+# -- joins (no-vpc-joining, now the isolation graph's) ------------------------------------------------------
+@CASES.fails(ISOLATION)
 def peering_an_isolated_vpc_with_the_shared_one(s):
     s.add(PEERING, "break-peering", {"vpcId": prop(s, "dev-acme-network-vpc", "id"),
                                      "peerVpcId": prop(s, "dev-platform-network-vpc", "id")},
           parent="dev-acme", prop_deps={"vpcId": ["dev-acme-network-vpc"], "peerVpcId": ["dev-platform-network-vpc"]})
-    return [("break-peering joins VPCs of acme, the platform", s.urn("break-peering"))]
+    return [Names(s.urn("break-peering"), ("(the platform (pool)) can reach", "of tenant acme via peering break-peering"))]
 
 
-@CASES.fails("no-vpc-joining", tenants=HOOLI)
+@CASES.fails(ISOLATION, tenants=HOOLI)
 def peering_requested_from_the_other_side_by_value(s):
     s.add(PEERING, "break-peering", {"vpcId": prop(s, "dev-hooli-network-vpc", "id"),
                                      "peerVpcId": prop(s, "dev-acme-network-vpc", "id")}, parent="dev-hooli")
-    return [("break-peering joins VPCs of acme, hooli", s.urn("break-peering"))]
+    return [Names(s.urn("break-peering"), ("VPC dev-hooli-network-vpc (tenant hooli) can reach", "of tenant acme"))]
 
 
-@CASES.fails("no-vpc-joining", tenants=HOOLI)
+@CASES.fails(ISOLATION, tenants=HOOLI)
 def two_tenants_attached_to_one_transit_gateway(s):
     for tenant in ("acme", "hooli"):
         s.add(TGW_ATTACHMENT, f"break-tgw-{tenant}", {"transitGatewayId": "tgw-0123456789abcdef0",
                                                       "vpcId": prop(s, f"dev-{tenant}-network-vpc", "id")},
               parent=f"dev-{tenant}", prop_deps={"vpcId": [f"dev-{tenant}-network-vpc"]})
-    return [("break-tgw-hooli joins dev-hooli-network-vpc to a transit gateway shared with other owners",
-             s.urn("break-tgw-hooli"))]
+    return [Names(s.urn("break-tgw-hooli"), ("VPC dev-acme-network-vpc (tenant acme) can reach", "of tenant hooli"))]
 
 
-@CASES.fails("no-vpc-joining", bypass="a peer VPC outside this stack (another tenant's stack, another account) has "
-                                      "no owner here, so the peering is not seen as joining two owners")
+@CASES.fails(ISOLATION)
 def peering_with_a_vpc_of_another_stack(s):
     s.add(PEERING, "break-peering", {"vpcId": prop(s, "dev-acme-network-vpc", "id"), "peerVpcId": "vpc-0fedcba987654321",
                                      "peerOwnerId": "210987654321"},
           parent="dev-acme", prop_deps={"vpcId": ["dev-acme-network-vpc"]})
-    return [Names(s.urn("break-peering"), ("break-peering", "acme"))]
-
-
-@CASES.passes("no-vpc-joining", tenants=HOOLI)
-def one_tenant_alone_on_its_transit_gateway(s):
-    s.add(TGW_ATTACHMENT, "dev-acme-tgw", {"transitGatewayId": "tgw-0acme000000000000",
-                                           "vpcId": prop(s, "dev-acme-network-vpc", "id")},
-          parent="dev-acme", prop_deps={"vpcId": ["dev-acme-network-vpc"]})
+    return [Names(s.urn("break-peering"), ("VPC vpc-0fedcba987654321 (outside this program)", "of tenant acme"))]
 
 
 # -- security-group-no-open-ingress -----------------------------------------------------------------------------
@@ -433,74 +425,71 @@ def https_from_anywhere_on_the_load_balancer(s):
 
 
 # -- data-port-sources -----------------------------------------------------------------------------------------
-def _data(name: str, cidr: str, port: int = 5432) -> str:
-    return f"{name} admits {cidr} on data port {port}; only security groups or the owner's own subnets may"
-
-
-@CASES.fails("data-port-sources")
+# -- data ports (data-port-sources and dedicated-data-not-shared, now the isolation graph's) --------------------
+@CASES.fails(ISOLATION)
 def database_port_from_a_wide_private_range(s):
     ingress(s, "break-data-cidr", "dev-initech", "dev-initech-db-sg", cidr="10.0.0.0/8")
-    return [(_data("break-data-cidr", "10.0.0.0/8"), s.urn("break-data-cidr"))]
+    return [Names(s.urn("break-data-cidr"), ("10.0.0.0/8 (dev-platform-network-app-0) (the platform (pool)) can reach",
+                                             "dev-initech-db-instance"))]
 
 
-@CASES.fails("data-port-sources")
+@CASES.fails(ISOLATION)
 def all_traffic_from_the_pooled_subnet_into_a_dedicated_database(s):
     ingress(s, "break-all-from-pool", "dev-initech", "dev-initech-db-sg", cidr="10.0.0.0/24", protocol="-1", port=0)
-    return [(_data("break-all-from-pool", "10.0.0.0/24"), s.urn("break-all-from-pool"))]
+    return [Names(s.urn("break-all-from-pool"), ("(the platform (pool)) can reach", "every port"))]
 
 
-@CASES.fails("data-port-sources")
+@CASES.fails(ISOLATION)
 def cache_port_from_a_supernet_of_the_owners_subnets_inline(s):
     s["dev-acme-cache-sg"].props["ingress"] = [{"protocol": "tcp", "fromPort": 6000, "toPort": 7000,
                                                 "cidrBlocks": ["10.64.0.0/16"]}]
-    return [(_data("dev-acme-cache-sg", "10.64.0.0/16", 6379), s.urn("dev-acme-cache-sg"))]
+    return [Names(s.urn("dev-acme-cache-sg"), ("10.64.0.0/16 (addresses outside this program's networks) (an unknown "
+                                               "owner) can reach", "of tenant acme"))]
 
 
-@CASES.fails("data-port-sources", bypass="the CIDR is judged against the subnets of the rule's owner, not of the "
-                                         "group it opens: a rule outside the tenant (owned by the platform) admits "
-                                         "the pooled subnets into a dedicated database")
+@CASES.fails(ISOLATION)
 def pooled_subnet_into_a_dedicated_database_by_a_platform_rule(s):
     ingress(s, "break-platform-rule", s.root, "dev-initech-db-sg", cidr="10.0.0.0/24")
-    return [Names(s.urn("break-platform-rule"), ("10.0.0.0/24", "5432"))]
+    return [Names(s.urn("break-platform-rule"), ("10.0.0.0/24", "tcp port 5432", "dev-initech-db-instance"))]
 
 
-@CASES.passes("data-port-sources")
+@CASES.passes(ISOLATION)
 def database_port_from_the_owners_own_subnet(s):
     ingress(s, "dev-initech-db-from-app-subnet", "dev-initech", "dev-initech-db-sg", cidr="10.0.64.0/24")
 
 
-# -- dedicated-data-not-shared ------------------------------------------------------------------------------
-@CASES.fails("dedicated-data-not-shared")
+@CASES.fails(ISOLATION)
 def pooled_workloads_admitted_into_a_dedicated_database(s):
     ingress(s, "break-shared-data", "dev-initech", "dev-initech-db-sg", source="dev-platform-pool-app-sg")
-    return [("dev-initech-db-instance of tenant initech admits dev-platform-pool-app-sg of the platform",
-             s.urn("break-shared-data"))]
+    return [Names(s.urn("break-shared-data"), ("members of dev-platform-pool-app-sg (the platform (pool)) can reach "
+                                               "dev-initech-db-instance",))]
 
 
-@CASES.fails("dedicated-data-not-shared")
+@CASES.fails(ISOLATION)
 def another_tenants_group_in_the_database_groups_inline_rules_by_value(s):
     s["dev-initech-db-sg"].props["ingress"] = [{"protocol": "tcp", "fromPort": 5432, "toPort": 5432,
                                                 "securityGroups": [prop(s, "dev-acme-app-sg", "id")]}]
-    return [("dev-initech-db-instance of tenant initech admits dev-acme-app-sg of acme", s.urn("dev-initech-db-sg"))]
+    return [Names(s.urn("dev-initech-db-sg"), ("members of dev-acme-app-sg (tenant acme) can reach "
+                                               "dev-initech-db-instance",))]
 
 
-@CASES.fails("dedicated-data-not-shared")
+@CASES.fails(ISOLATION)
 def pooled_workloads_into_an_isolated_cache_through_a_legacy_rule(s):
     s.add(SG_RULE, "break-cache-rule", {"type": "ingress", "securityGroupId": prop(s, "dev-acme-cache-sg", "id"),
                                         "sourceSecurityGroupId": prop(s, "dev-platform-pool-app-sg", "id"),
                                         "protocol": "tcp", "fromPort": 6379, "toPort": 6379},
           parent="dev-acme")
-    return [("dev-acme-cache-rg of tenant acme admits dev-platform-pool-app-sg of the platform", s.urn("break-cache-rule"))]
+    return [Names(s.urn("break-cache-rule"), ("members of dev-platform-pool-app-sg (the platform (pool)) can reach "
+                                              "dev-acme-cache-rg",))]
 
 
-@CASES.fails("dedicated-data-not-shared", bypass="CIDR sources are not examined: admitting the pooled subnets' block "
-                                                 "lets every pooled workload into a dedicated database")
+@CASES.fails(ISOLATION)
 def pooled_subnet_block_into_a_dedicated_database(s):
     ingress(s, "break-shared-cidr", "dev-initech", "dev-initech-db-sg", cidr="10.0.0.0/24")
-    return [Names(s.urn("break-shared-cidr"), ("dev-initech-db-instance", "initech"))]
+    return [Names(s.urn("break-shared-cidr"), ("10.0.0.0/24 (dev-platform-network-app-0)", "dev-initech-db-instance"))]
 
 
-@CASES.passes("dedicated-data-not-shared")
+@CASES.passes(ISOLATION)
 def the_pooled_database_admits_pooled_workloads(s):
     ingress(s, "dev-platform-pool-db-from-app-2", "dev-platform", "dev-platform-pool-db-sg",
             source="dev-platform-pool-app-sg")
@@ -597,7 +586,7 @@ def database_on_the_default_parameter_group(s):
     return [(_tls("dev-initech-db-instance"), s.urn("dev-initech-db-instance"))]
 
 
-@CASES.fails("rds-tls-forced", bypass="only engines named postgres* are checked; aurora-postgresql is PostgreSQL too")
+@CASES.fails("rds-tls-forced")
 def aurora_postgresql_without_force_ssl(s):
     s["dev-acme-db-instance"].props["engine"] = "aurora-postgresql"
     s["dev-acme-db-params"].props["parameters"] = []
@@ -705,8 +694,7 @@ def budget_filtered_on_another_tenant(s):
     return [("tenant acme has no budget filtered by its tenant-id tag", s.urn("dev-acme-budget"))]
 
 
-@CASES.fails("tenant-budget", bypass="the filter is matched as a substring: a budget on tenant-id$acme-labs "
-                                     "(another tenant whose id starts with acme) counts as acme's")
+@CASES.fails("tenant-budget")
 def budget_filtered_on_a_tenant_whose_id_extends_this_one(s):
     s["dev-acme-budget"].props["costFilters"] = [{"name": "TagKeyValue", "values": ["user:tenant-id$acme-labs"]}]
     return [Names(s.urn("dev-acme-budget"), ("tenant acme",))]

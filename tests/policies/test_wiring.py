@@ -20,8 +20,8 @@ RESOURCE_POLICIES = {
 }
 STACK_POLICIES = {
     "tenant-tags", "no-cross-tenant-references", "one-key-per-tenant", "vpc-flow-logs", "tenant-cidrs-no-overlap",
-    "isolated-tenant-in-own-vpc", "no-vpc-joining", "security-group-no-open-ingress", "data-port-sources",
-    "dedicated-data-not-shared", "iam-tenant-scope", "rds-tls-forced", "sqs-dead-letter", "namespace-guardrails",
+    "isolated-tenant-in-own-vpc", "security-group-no-open-ingress",
+    "iam-tenant-scope", "rds-tls-forced", "sqs-dead-letter", "namespace-guardrails",
     "tenant-usage-plan", "tenant-budget", "tenant-log-group", "tenant-alarm-topic", "tenant-isolation",
 }
 ADVISORY_IN_DEV = {"kms-key-deletion-window", "rds-deletion-protection", "stateful-resources-protected"}

@@ -12,6 +12,7 @@ import pytest
 
 from tenancy.plan.run import plan_stack
 from tenancy.registry import naming
+from tenancy.registry.instances import footprint
 from tenancy.registry.loader import load_registry, max_tenant_id_length
 from tenancy.registry.models import Environment
 from tenancy.registry.problems import RegistryInvalid
@@ -23,11 +24,15 @@ ISOLATED = "i" + "x" * (LONGEST - 1)
 DEDICATED = "d" + "9" * (LONGEST - 1)
 POOLED = "p-" + "y" * (LONGEST - 2)
 SMALLEST = "{maxUsers: 0, maxProjects: 0, maxAIRequests: 1, storageLimit: 20, computeLimit: 0.1, networkBandwidth: 0}"
+# A tenant with a namespace of its own runs the catalog's instances: the least computeLimit that holds
+# them at their maxReplicas (the registry refuses less: tenancy.registry.instances).
+OWN_NAMESPACE_CPU = footprint(load_registry(PROJECT / "tenants").plans.services).cpu_m / 1000
 
 
-def tenant_file(tenant_id: str, plan: str, extra: str = "") -> str:
+def tenant_file(tenant_id: str, plan: str, extra: str = "", cpu: float = 0.1) -> str:
+    quotas = SMALLEST.replace("computeLimit: 0.1", f"computeLimit: {cpu:g}")
     return (f"id: {tenant_id}\nname: Edge\nplan: {plan}\nenvironments: [dev, staging, prod]\n{extra}"
-            f"quotas: {SMALLEST}\nbilling: {{costCenter: c}}\n")
+            f"quotas: {quotas}\nbilling: {{costCenter: c}}\n")
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +43,11 @@ def worst_case(tmp_path_factory) -> Path:
     (project / "Pulumi.staging.yaml").write_text(staging)
     tenants = project / "tenants"
     (tenants / f"{ISOLATED}.yaml").write_text(tenant_file(ISOLATED, "enterprise",
-                                                          "isolationLevel: isolated\nnetwork: {cidr: 10.80.0.0/20}\n"))
+                                                          "isolationLevel: isolated\nnetwork: {cidr: 10.80.0.0/20}\n",
+                                                          cpu=OWN_NAMESPACE_CPU))
     (tenants / f"{DEDICATED}.yaml").write_text(tenant_file(DEDICATED, "enterprise",
-                                                           "isolationLevel: dedicated\nnetwork: {cidr: 10.0.96.0/23}\n"))
+                                                           "isolationLevel: dedicated\nnetwork: {cidr: 10.0.96.0/23}\n",
+                                                           cpu=OWN_NAMESPACE_CPU))
     (tenants / f"{POOLED}.yaml").write_text(tenant_file(POOLED, "starter"))
     return project
 

@@ -52,7 +52,8 @@ def test_stacks_lists_each_environment_in_deployment_order():
     registry = load_registry(REGISTRY)
     own = sorted(t.id for t in registry.in_environment("dev") if t.has_own_stack)
     assert [e["stack"] for e in entries] == ["dev-platform", "dev-pool", *[f"dev-{t}" for t in own]]
-    assert entries[2] == {"stack": f"dev-{own[0]}", "environment": "dev", "scope": f"tenant/{own[0]}"}
+    assert entries[2] == {"stack": f"dev-{own[0]}", "environment": "dev", "scope": f"tenant/{own[0]}",
+                          "cell": "default", "wave": 6}
 
 
 def test_nothing_changed_touches_nothing(repo):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from . import cache, endpoints, iam, interfaces, kubernetes, network, routing, workloads
+from . import cache, endpoints, iam, interfaces, kubernetes, network, routes, routing, workloads
 from .core import Graph
 from .model import Resource
 
 MECHANISMS = (iam.add_edges, network.add_edges, network.add_joins, cache.add_edges, workloads.add_edges,
-              kubernetes.add_edges, interfaces.add_edges, routing.add_edges, endpoints.add_edges)
+              kubernetes.add_edges, interfaces.add_edges, routing.add_edges, endpoints.add_edges,
+              routes.add_edges)
 
 
 def graph(resources: Iterable[Resource], account_id: str = "") -> Graph:

@@ -145,11 +145,11 @@ class Namespaces:
         return Node(f"k8s-pods:{name}", f"pods of namespace {name}", self.owner(name))
 
 
-def _own_through_namespaces(g: Graph, namespaces: Namespaces) -> None:
-    """Roles, bindings and network policies are owned through their namespace (as core.ATTACHMENTS
-    owns untaggable resources through what they attach to); another tenant's label or component on
-    one is an ownership conflict."""
-    for r in g.of_type(*NAMESPACED):
+def own_through_namespaces(g: Graph, namespaces: Namespaces, types: tuple = ()) -> None:
+    """Namespaced objects (roles, bindings, network policies, routes...) are owned through their
+    namespace (as core.ATTACHMENTS owns untaggable resources through what they attach to); another
+    tenant's label or component on one is an ownership conflict."""
+    for r in g.of_type(*(types or NAMESPACED)):
         name = namespaces.of(r)
         ns = namespaces.by_name.get(name) if name is not None else None
         attached = g.owner(ns) if ns is not None else None
@@ -604,6 +604,6 @@ def add_edges(g: Graph) -> None:
         return
     namespaces = Namespaces(g)
     namespaces.need_names()
-    _own_through_namespaces(g, namespaces)
+    own_through_namespaces(g, namespaces)
     _network_policies(g, namespaces)
     _bindings(g, namespaces)

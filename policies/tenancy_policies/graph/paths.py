@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from . import arns
-from .model import Edge
+from .model import REACH, Edge
 
 # name -> what it allows (the README lists the same)
 PATHS = {
@@ -27,7 +27,12 @@ PATHS = {
                            "trust policy pins the session tag `tenant-id` to the role's own tenant (StringEquals, "
                            "one value): pooled services obtain one tenant's credentials per request, for the "
                            "tenant of that request (tenancy.context's session factory).",
+    "platform-gateway": "The platform's Gateway proxies (pods of a namespace in the policy's `gatewayNamespaces` "
+                        "setting, default tenancy-gateway, that no tenant owns) reaching a tenant's pods through "
+                        "a NetworkPolicy of that tenant: they forward only what the tenants' own HTTPRoutes send "
+                        "them, and the routes mechanism judges those.",
 }
+GATEWAY_NAMESPACES = ("tenancy-gateway",)  # the program's gateway namespace (tenancy.registry.naming)
 SESSION_TAG_KEY = "aws:requesttag/tenant-id"  # lowercased, as statements keep condition keys
 
 # Source node keys the mechanisms give the principals that the paths name.
@@ -56,6 +61,10 @@ def allowed(edge: Edge, config: Mapping[str, Any]) -> Optional[str]:
         return "aws-service-for-account"
     if source.owner.kind == "platform" and target.owner.kind == "platform":
         return "pooled-services"
+    gateways = config.get("gatewayNamespaces") or GATEWAY_NAMESPACES
+    if edge.verbs == {REACH} and source.owner.kind in ("platform", "unknown") and \
+            source.key in {f"k8s-pods:{namespace}" for namespace in gateways}:
+        return "platform-gateway"
     for pattern in config.get("deployingPrincipals") or ():
         if source.arn and arns.matches(str(pattern), source.arn):
             return "deployer"
