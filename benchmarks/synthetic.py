@@ -75,6 +75,12 @@ def write_project(directory: Path, count: int, environment: str = "dev", cells: 
     cell_count = max(1, math.ceil(count / CELL_TENANTS)) if cells and cells_supported() else 0
     names = ["default", *(f"cell-{n}" for n in range(2, cell_count + 1))]
     slices = [dedicated_slices(c) for c in range(max(1, cell_count))]
+    room = len(list(dedicated_slices(0)))
+    dedicated_here = sum(1 for i in range(min(count, CELL_TENANTS if cell_count > 1 else count))
+                         if tier_of(i, count, pooled, dedicated) == "dedicated")
+    if dedicated_here > room:
+        raise ValueError(f"{dedicated_here} dedicated tenants in one shared VPC, which holds {room} /24 slices: "
+                         f"an install this size needs cells")
     for i in range(count):
         tier = tier_of(i, count, pooled, dedicated)
         cell = i // CELL_TENANTS if cell_count > 1 else 0
