@@ -41,6 +41,21 @@ STEPS = ("provision", "copy", "verify", "cutover", "retire")
 DATA_SERVICES = (Service.database, Service.cache)
 
 
+
+@contextmanager
+def one_transaction(conn):
+    """The block as one transaction on an autocommit connection: committed if it ends, rolled back
+    if anything raises; the connection is back in autocommit either way."""
+    conn.autocommit = False
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.autocommit = True
+
 class MoveError(CommandError):
     """The move cannot go on as asked (exit 2): the message says what to do."""
 
@@ -241,18 +256,11 @@ class Move:
 
     def _clear_target(self, dst, layout: pgcopy.Layout) -> None:
         target = self.plan.database[1]
-        dst.autocommit = False
-        try:
+        with one_transaction(dst):
             if target.row_mode:
                 pgcopy.clear(dst, target, layout)
             else:
                 pgcopy.drop_schema_objects(dst, layout.schemas)
-            dst.commit()
-        except BaseException:
-            dst.rollback()
-            raise
-        finally:
-            dst.autocommit = True
 
     # -- 1 provision -------------------------------------------------------------------------------------------
     def _provision(self) -> None:
@@ -308,26 +316,18 @@ class Move:
             source, target = self.plan.database
             with self._pg() as (src, _, dst):
                 layout = pgcopy.read_layout(src, source)
-                dst.autocommit = False
-                try:
-                    with pgcopy.errors(f"{source.where} -> {target.where}", "copying the tenant's tables"):
-                        if target.row_mode:
-                            pgcopy.clear(dst, target, layout)
-                        else:
-                            pgcopy.drop_schema_objects(dst, layout.schemas)
-                        pgcopy.create_tables(dst, target, layout)
-                        with pgcopy.snapshot(src):
-                            counts = pgcopy.copy_rows(src, dst, layout, insert=target.row_mode)
-                            sequences = pgcopy.sequence_values(src, layout)
-                        if not target.row_mode:
-                            pgcopy.add_constraints(dst, layout)
-                        pgcopy.set_sequences(dst, layout, sequences)
-                    dst.commit()
-                except BaseException:
-                    dst.rollback()
-                    raise
-                finally:
-                    dst.autocommit = True
+                with one_transaction(dst), pgcopy.errors(f"{source.where} -> {target.where}", "copying the tenant's tables"):
+                    if target.row_mode:
+                        pgcopy.clear(dst, target, layout)
+                    else:
+                        pgcopy.drop_schema_objects(dst, layout.schemas)
+                    pgcopy.create_tables(dst, target, layout)
+                    with pgcopy.snapshot(src):
+                        counts = pgcopy.copy_rows(src, dst, layout, insert=target.row_mode)
+                        sequences = pgcopy.sequence_values(src, layout)
+                    if not target.row_mode:
+                        pgcopy.add_constraints(dst, layout)
+                    pgcopy.set_sequences(dst, layout, sequences)
             details["rows"] = counts
             self.say(f"  database: {sum(counts.values())} row(s) in {len(counts)} table(s) copied")
         if self.plan.cache:
@@ -347,16 +347,8 @@ class Move:
             source, target = self.plan.database
             with self._pg() as (src, _, dst):
                 layout = pgcopy.read_layout(src, source)
-                dst.autocommit = False
-                try:
-                    with pgcopy.errors(f"{source.where} -> {target.where}", "the final pass"), pgcopy.snapshot(src):
-                        changes = pgcopy.sync_rows(src, dst, layout)
-                    dst.commit()
-                except BaseException:
-                    dst.rollback()
-                    raise
-                finally:
-                    dst.autocommit = True
+                with one_transaction(dst), pgcopy.errors(f"{source.where} -> {target.where}", "the final pass"), pgcopy.snapshot(src):
+                    changes = pgcopy.sync_rows(src, dst, layout)
                 left, right = self._checksums(src, dst, layout)
             problems += checksum_problems(left, right)
             details.update(final_pass=changes, checksums=left)
