@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from itertools import combinations
 from typing import Any
 
+from .graph import network as graph_network
+from .graph.network import SG_INGRESS, SG_RULE, SUBNET, VPC
 from .ownership import Index, owner, tag
 from .props import (
     OPEN_CIDRS,
@@ -25,11 +27,6 @@ from .props import (
 Found = Iterator[tuple[str, str]]
 Config = Mapping[str, Any]
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 QUEUE = "aws:sqs/queue:Queue"
 RDS_INSTANCE = "aws:rds/instance:Instance"
@@ -37,8 +34,9 @@ PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 KMS_KEY = "aws:kms/key:Key"
 KEY_PROPERTIES = ("kmsKeyId", "kmsMasterKeyId", "performanceInsightsKmsKeyId")
-PEERING = ("aws:ec2/vpcPeeringConnection:VpcPeeringConnection",)
-TGW_ATTACHMENT = ("aws:ec2transitgateway/vpcAttachment:VpcAttachment",)
+# network type tokens: one home, the isolation graph's
+SECURITY_GROUP = graph_network.SG
+PEERING, TGW_ATTACHMENT = (graph_network.PEERING,), (graph_network.TGW_ATTACHMENT,)
 IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 DATA_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "sqs:",
                 "secretsmanager:getsecretvalue", "elasticache:connect", "rds-db:connect")
