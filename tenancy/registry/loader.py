@@ -28,7 +28,7 @@ from tenancy.registry.models import Environment, PlanCatalog, Tenant
 from tenancy.registry.network_rules import Layouts, network_findings
 from tenancy.registry.problems import Problem, RegistryInvalid, TenantSource, field_path
 from tenancy.registry.settings import NetworkSettings
-from tenancy.registry.source import Document, SourceError, read_yaml
+from tenancy.registry.source import Document, SourceError, decode_yaml, read_bytes, read_yaml
 from tenancy.registry.tiers import EffectiveTenant, resolve
 from tenancy.registry.validation import findings_from
 
@@ -84,15 +84,81 @@ def _load_document(path: Path, tenant: str, problems: list[Problem]) -> Document
     except SourceError as exc:
         problems.append(Problem(display(path), exc.line, tenant, "", exc.message))
         return None
+    return _checked_document(doc, display(path), tenant, problems)
+
+
+def _checked_document(doc: Document, shown: str, tenant: str, problems: list[Problem]) -> Document | None:
+    """The document when it holds a mapping (its duplicate keys reported), else None."""
     for dup_path, line, first in doc.duplicates:
-        problems.append(Problem(display(path), line, tenant, field_path(dup_path),
+        problems.append(Problem(shown, line, tenant, field_path(dup_path),
                                 f"duplicate key (first given on line {first}); keep one"))
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
-        problems.append(Problem(display(path), 1, tenant, "",
+        problems.append(Problem(shown, 1, tenant, "",
                                 f"the file holds {kind}; it must hold a mapping of keys to values"))
         return None
     return doc
+
+
+# What one tenant file gives (its tenant with the plan applied, and its own problems), by its path as
+# displayed, its bytes and plans.yaml's bytes: a plan that loads the registry more than once in one
+# process (validation, the platform's program, the stack's) reads each file once. Only the checks
+# across tenants run again.
+_FILE_CACHE: dict[tuple, tuple[EffectiveTenant | None, TenantSource | None, tuple[Problem, ...]]] = {}
+_FILE_CACHE_LIMIT = 50_000
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _tenant_from_file(path: Path, catalog: PlanCatalog | None, plans_bytes: bytes | None):
+    shown = display(path)
+    try:
+        raw = read_bytes(path)
+    except SourceError as exc:
+        return None, None, (Problem(shown, exc.line, path.stem, "", exc.message),)
+    key = (shown, raw, plans_bytes if catalog is not None else None)
+    if key not in _FILE_CACHE:
+        if len(_FILE_CACHE) >= _FILE_CACHE_LIMIT:
+            _FILE_CACHE.clear()
+        _FILE_CACHE[key] = _read_tenant(path, shown, raw, catalog)
+    return _FILE_CACHE[key]
+
+
+def _read_tenant(path: Path, shown: str, raw: bytes, catalog: PlanCatalog | None):
+    """One tenant file, checked on its own: (effective tenant or None, its source, its problems)."""
+    stem = path.stem
+    problems: list[Problem] = []
+    try:
+        doc = decode_yaml(raw)
+    except SourceError as exc:
+        return None, None, (Problem(shown, exc.line, stem, "", exc.message),)
+    doc = _checked_document(doc, shown, stem, problems)
+    if doc is None:
+        return None, None, tuple(problems)
+    name = doc.data.get("id") if isinstance(doc.data.get("id"), str) else stem
+    source = TenantSource(shown, doc)
+    try:
+        tenant = Tenant.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(source.problem(name, loc, msg) for loc, msg in findings_from(exc, Tenant))
+        return None, source, tuple(problems)
+    problems.extend(source.problem(tenant.id, ("id",), message) for message in id_problems(tenant.id))
+    if tenant.id != stem:
+        problems.append(source.problem(tenant.id, ("id",),
+                                       f"the id must equal the file name; rename the file to {tenant.id}.yaml "
+                                       f"or set id: {stem}"))
+    if catalog is None:
+        return None, source, tuple(problems)
+    effective, findings = resolve(tenant, catalog.plans, catalog.services)
+    problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in findings)
+    if effective is not None:
+        problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in tenant_fit_problems(effective))
+    return effective, source, tuple(problems)
 
 
 def load_plans(directory: Path, problems: list[Problem]) -> PlanCatalog | None:
@@ -133,29 +199,10 @@ def load_registry(directory: Path | str, layouts: Layouts | None = None, default
     catalog = load_plans(directory, problems)
     cells = load_cells(directory, problems)
     loaded: list[tuple[EffectiveTenant, TenantSource]] = []
+    plans_bytes = _bytes_or_none(directory / PLANS_FILE)
     for path in tenant_files(directory):
-        stem = path.stem
-        doc = _load_document(path, stem, problems)
-        if doc is None:
-            continue
-        name = doc.data.get("id") if isinstance(doc.data.get("id"), str) else stem
-        source = TenantSource(display(path), doc)
-        try:
-            tenant = Tenant.model_validate(doc.data)
-        except ValidationError as exc:
-            problems.extend(source.problem(name, loc, msg) for loc, msg in findings_from(exc, Tenant))
-            continue
-        problems.extend(source.problem(tenant.id, ("id",), message) for message in id_problems(tenant.id))
-        if tenant.id != stem:
-            problems.append(source.problem(tenant.id, ("id",),
-                                           f"the id must equal the file name; rename the file to {tenant.id}.yaml "
-                                           f"or set id: {stem}"))
-        if catalog is None:
-            continue
-        effective, findings = resolve(tenant, catalog.plans, catalog.services)
-        problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in findings)
-        if effective is not None:
-            problems.extend(source.problem(tenant.id, loc, msg) for loc, msg in tenant_fit_problems(effective))
+        effective, source, found = _tenant_from_file(path, catalog, plans_bytes)
+        problems.extend(found)
         if effective is not None:  # still cross-checked, so that every problem is reported
             loaded.append((effective, source))
     problems.extend(_duplicate_ids(loaded))

@@ -6,6 +6,7 @@ never silently drops a setting.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from enum import Enum
 from typing import Annotated, Literal, Optional
@@ -128,7 +129,13 @@ class Network(Strict):
 
     @property
     def network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.cidr)
+        return _network(self.cidr)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _network(cidr: str) -> ipaddress.IPv4Network:
+    """One parsed network per block: the cross-tenant checks read every tenant's many times."""
+    return ipaddress.IPv4Network(cidr)
 
 
 class ServiceOverrides(Strict):

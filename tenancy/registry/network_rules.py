@@ -7,7 +7,7 @@ shared VPC's range and the zone count are stack settings.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import combinations
+from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
 from tenancy.registry.addressing import carve, is_private
@@ -39,12 +39,29 @@ def network_findings(loaded: list[tuple[EffectiveTenant, TenantSource]], layouts
         for env in tenant.tenant.environments:
             for label, layout in own.get(env, []):
                 yield from _against_layout(tenant, source, tier, block, label, layout)
-    for (a, sa), (b, sb) in combinations(with_network, 2):
+    for i, j in overlapping_pairs([t.tenant.network.network for t, _ in with_network]):
+        (a, sa), (b, sb) = with_network[i], with_network[j]
         shared_envs = set(a.tenant.environments) & set(b.tenant.environments)
-        if shared_envs and a.tenant.network.network.overlaps(b.tenant.network.network):
+        if shared_envs:
             envs = ", ".join(sorted(e.value for e in shared_envs))
             yield sb.problem(b.id, CIDR, f"{b.tenant.network.cidr} overlaps {a.id}'s {a.tenant.network.cidr} "
                              f"({sa.file}) in {envs}; pick a free block")
+
+
+def overlapping_pairs(blocks: list[IPv4Network]) -> list[tuple[int, int]]:
+    """Every pair (i, j), i < j, of blocks that overlap, in order; by one sweep over the blocks sorted
+    by address, not by comparing all pairs. Two CIDR blocks overlap only when one holds the other, so
+    the blocks still open at a block's first address are exactly those that hold it."""
+    order = sorted(range(len(blocks)), key=lambda k: (int(blocks[k].network_address), blocks[k].prefixlen))
+    open_: list[tuple[int, int]] = []  # (last address, index) of the blocks that hold the current one
+    pairs = []
+    for k in order:
+        first = int(blocks[k].network_address)
+        while open_ and open_[-1][0] < first:
+            open_.pop()
+        pairs.extend((min(k, other), max(k, other)) for _, other in open_)
+        open_.append((int(blocks[k].broadcast_address), k))
+    return sorted(pairs)
 
 
 def _against_layout(tenant, source, tier, block, label, layout: NetworkSettings) -> Iterator[Problem]:

@@ -350,3 +350,33 @@ def test_stack_settings_aws_refuses_are_refused(tmp_path, setting, says):
         validate_project(project)
     assert [p.field for p in caught.value.problems] == [says]
     assert caught.value.problems[0].file.endswith("Pulumi.dev.yaml")
+
+
+def test_a_second_load_in_one_process_sees_every_edit_even_of_the_same_size(registry_dir):
+    """A plan loads the registry more than once per process, and each tenant file's reading is kept
+    between loads: an edit in between (same length, same second) must still be seen."""
+    before = load_registry(registry_dir).get("acme")
+    path = registry_dir / "acme.yaml"
+    text = path.read_text()
+    assert "maxUsers: 500" in text
+    path.write_text(text.replace("maxUsers: 500", "maxUsers: 400"))
+    assert load_registry(registry_dir).get("acme").quotas.max_users == 400 != before.quotas.max_users
+    path.write_text(text.replace("maxUsers: 500", "maxUsers: 5x0"))
+    [problem] = problems_of(registry_dir)
+    assert (problem.tenant, problem.field) == ("acme", "quotas.maxUsers")
+
+
+def test_a_plans_edit_between_loads_reaches_every_tenant(registry_dir):
+    """A tenant's effective quotas come from its plan: a cached reading of the tenant must not keep
+    the old plan's values."""
+    registry = load_registry(registry_dir)
+    pooled = next(t for t in registry.tenants if t.tenant.plan == "starter" and "maxProjects" not in
+                  (registry_dir / f"{t.id}.yaml").read_text())
+    plans = registry_dir / "plans.yaml"
+    old = registry.plans.plans["starter"].quotas.max_projects
+    text = plans.read_text()
+    marker = f"maxProjects: {old}"
+    start = text.index("starter:")
+    at = text.index(marker, start)
+    plans.write_text(text[:at] + f"maxProjects: {old + 1}" + text[at + len(marker):])
+    assert load_registry(registry_dir).get(pooled.id).quotas.max_projects == old + 1
