@@ -10,6 +10,7 @@ input; the memo only saves recomputing the same answer."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -106,7 +107,48 @@ class Ownership:
                 by_value.setdefault(value, f.urn)
         self.owner_of = MappingProxyType(owner_of)
         self.by_value = MappingProxyType(by_value)
-        self.arns = tuple((value, urn) for value, urn in by_value.items() if value.startswith("arn:"))
+        self.arns = ArnPrefixes([(value, urn) for value, urn in by_value.items() if value.startswith("arn:")])
+
+
+class ArnPrefixes:
+    """Known ARNs, in the stack's order, asked for the first that extends a stem or that the stem
+    extends: by bisection over the sorted ARNs and lookups of the stem's prefixes, not a scan of every
+    ARN per question (which grew with the square of the stack)."""
+
+    def __init__(self, arns: list[tuple[str, str]]):
+        self._urns = [urn for _, urn in arns]
+        self._position = {}
+        for position, (arn, _) in enumerate(arns):
+            self._position.setdefault(arn, position)
+        ordered = sorted(self._position.items())
+        self._sorted = [arn for arn, _ in ordered]
+        self._positions = [position for _, position in ordered]
+
+    def first_related(self, stem: str) -> Optional[str]:
+        """The URN of the first ARN (in the stack's order) that starts with `stem` or that `stem` starts with."""
+        lo = bisect_left(self._sorted, stem)
+        hi = bisect_left(self._sorted, stem + "\U0010ffff")
+        best = min(self._positions[lo:hi], default=None)
+        for end in range(1, len(stem)):  # ARNs that are a shorter prefix of the stem
+            position = self._position.get(stem[:end])
+            if position is not None and (best is None or position < best):
+                best = position
+        return self._urns[best] if best is not None else None
+
+
+_last_facts: list = [(), ()]  # [the resources, their facts] of the last stack read
+
+
+def stack_facts(resources: list[PolicyResource]) -> tuple[Facts, ...]:
+    """The facts of a stack's resources, read once when every stack policy of an analysis is handed
+    the same resource objects (the offline plan's runner); an analyzer that builds new objects for
+    each policy, as the SDK's does, reads them again, which is only slower."""
+    known, known_facts = _last_facts
+    if len(known) == len(resources) and all(a is b for a, b in zip(known, resources)):
+        return known_facts
+    out = tuple(facts(r) for r in resources)
+    _last_facts[:] = [tuple(resources), out]
+    return out
 
 
 @lru_cache(maxsize=4)
@@ -121,7 +163,7 @@ class Index:
     def __init__(self, resources: Iterable[PolicyResource]):
         self.resources = list(resources)
         self._by_urn = {r.urn: r for r in self.resources}
-        self._ownership = ownership(tuple(facts(r) for r in self.resources))
+        self._ownership = ownership(stack_facts(self.resources))
         self.owner_of = self._ownership.owner_of
 
     def tenant(self, resource: PolicyResource) -> Optional[str]:
@@ -133,8 +175,7 @@ class Index:
         if urn is None and value.startswith("arn:"):
             stem = value.rstrip("*")
             if len(stem) > 20:
-                urn = next((u for known, u in self._ownership.arns if known.startswith(stem) or stem.startswith(known)),
-                           None)
+                urn = self._ownership.arns.first_related(stem)
         return self._by_urn.get(urn) if urn is not None else None
 
     def dependencies(self, resource: PolicyResource) -> list[PolicyResource]:
@@ -144,4 +185,13 @@ class Index:
         return deps
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        return [r for r in self.resources if r.resource_type in types]
+        """The resources of these types, in the stack's order (indexed once per policy, since rules ask per tenant)."""
+        by_type = self.__dict__.get("_by_type")
+        if by_type is None:
+            by_type = {}
+            for position, r in enumerate(self.resources):
+                by_type.setdefault(r.resource_type, []).append((position, r))
+            self._by_type = by_type
+        if len(types) == 1:
+            return [r for _, r in by_type.get(types[0], ())]
+        return [r for _, r in sorted(item for t in set(types) for item in by_type.get(t, ()))]

@@ -173,3 +173,22 @@ def test_a_string_names_a_resource_by_its_identity_exactly_or_as_an_arn_prefix()
     assert index.named("short") is None and index.named("k") is None  # too short to identify anything
     assert index.named("arn:aws:sqs:*") is None  # too short a stem to name one resource
     assert index.named("arn:aws:sqs:eu-west-1:999999999999:other") is None
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_arn_prefix_lookup_answers_as_a_scan_of_every_arn_in_order(seed):
+    """`named` finds the first known ARN (in the stack's order) that a stem extends or that extends
+    the stem, by bisection; it must answer exactly as the scan of every ARN it replaced."""
+    import random
+
+    rng = random.Random(seed)
+    parts = ["arn:aws:sqs:eu-west-1:1:", "arn:aws:kms:eu-west-1:1:key/", "arn:aws:iam::1:role/"]
+    words = ["a", "ab", "abc", "b", "ba", "dev-acme", "dev-acme-q", "dev-ac"]
+    arns = [(rng.choice(parts) + "".join(rng.choice(words) for _ in range(rng.randint(0, 3))), f"urn-{i}")
+            for i in range(80)]
+    prefixes = ownership.ArnPrefixes(arns)
+    for _ in range(300):
+        stem = rng.choice(parts) + "".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
+        stem = stem[:rng.randint(len(stem) - 3, len(stem))]
+        expected = next((u for known, u in arns if known.startswith(stem) or stem.startswith(known)), None)
+        assert prefixes.first_related(stem) == expected, stem

@@ -287,3 +287,26 @@ class Graph:
             self._arn_targets = cached
         return cached
 
+    def arn_targets_by_service(self) -> dict[str, list[tuple[str, Resource]]]:
+        """`arn_targets` by the service of each ARN (`kms`), each list in their order."""
+        cached = getattr(self, "_arn_targets_by_service", None)
+        if cached is None:
+            cached = {}
+            for arn, r in self.arn_targets():
+                cached.setdefault(arns.service(arn), []).append((arn, r))
+            self._arn_targets_by_service = cached
+        return cached
+
+    def arn_targets_named(self, patterns) -> list[tuple[str, Resource]]:
+        """The resources with a known ARN that some pattern matches, in `arn_targets`' order; only
+        the patterns' services are searched when each names one."""
+        services = {arns.service(p) for p in patterns}
+        if any(s in ("", "*") or "*" in s or "?" in s for s in services):
+            pool = self.arn_targets()
+        elif len(services) == 1:
+            pool = self.arn_targets_by_service().get(next(iter(services)), [])
+        else:
+            wanted = {id(r) for s in services for _, r in self.arn_targets_by_service().get(s, [])}
+            pool = [(arn, r) for arn, r in self.arn_targets() if id(r) in wanted]
+        return [(arn, r) for arn, r in pool if any(arns.matches(p, arn) for p in patterns)]
+

@@ -125,7 +125,7 @@ def _resource_policy_principals(g: Graph, roles: dict, st: Statement) -> list[No
 def _service_principal(g: Graph, st: Statement, service: str) -> list[Node]:
     sources = source_arns(st)
     if sources:
-        named = [(arn, r) for arn, r in g.arn_targets() if any(arns.matches(p, arn) for p in sources)]
+        named = g.arn_targets_named(sources)
         if named:
             return [Node(f"service:{service}:{r.key}", f"{service} for {r.name}", g.owner(r), arn) for arn, r in named]
         if all(arns.account(p) == g.account_id for p in sources):
@@ -265,9 +265,10 @@ def _partition_targets(g: Graph, pattern: str) -> list[tuple[str, Node]]:
             continue
         prefix = f"arn:aws:rds-db:{arn.split(':')[3]}:{arns.account(arn)}:dbuser:{rid}/"
         owner = g.owner(db)
+        if not _could_extend(pattern, prefix):
+            continue
         if owner.is_tenant:
-            if _could_extend(pattern, prefix):
-                found.append((prefix + "*", g.node(db)))
+            found.append((prefix + "*", g.node(db)))
         else:
             for t in sorted(g.tenants):
                 login = paths.database_login(t)
@@ -279,6 +280,9 @@ def _partition_targets(g: Graph, pattern: str) -> list[tuple[str, Node]]:
 
 def _could_extend(glob: str, prefix: str) -> bool:
     """Whether some string starting with `prefix` matches the pattern."""
+    literal = arns.literal_prefix(glob)  # what every match starts with: one of the two extends the other
+    if not (prefix.startswith(literal) or literal.startswith(prefix)):
+        return False
     def closure(states):
         out = set(states)
         for i in list(out):
@@ -317,9 +321,7 @@ def add_edges(g: Graph) -> None:
     for grant in identity:
         by_principal.setdefault(grant.principal.key, []).extend(grant.statements)
     targets = g.arn_targets()
-    by_service: dict[str, list] = {}
-    for arn, r in targets:
-        by_service.setdefault(arns.service(arn), []).append((arn, r))
+    by_service = g.arn_targets_by_service()
 
     # a resource whose ARN is not known yet (preview) may be what a statement names
     if any(st.effect == "Allow" for grant in identity for st in grant.statements):
