@@ -93,6 +93,12 @@ def test_pull_request_plans_run_without_credentials():
     assert "secrets." not in text and "id-token" not in text
     steps = " ".join(str(s.get("run", "")) for s in pr["jobs"]["plan"]["steps"])
     assert "tenancy plan --stack" in steps and "--format markdown" in steps
+    # the comment leads with the change: each stack planned at the base too, which needs its history
+    assert '--base "$BASE_SHA"' in steps
+    plan_step = next(s for s in pr["jobs"]["plan"]["steps"] if "tenancy plan" in str(s.get("run", "")))
+    assert plan_step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    checkout = next(s for s in pr["jobs"]["plan"]["steps"] if "actions/checkout" in s.get("uses", ""))
+    assert str(checkout["with"]["fetch-depth"]) == "0"
     assert "tenancy affected --base" in " ".join(str(s.get("run", "")) for s in pr["jobs"]["affected"]["steps"])
     assert "make test" in [s.get("run") for s in pr["jobs"]["test"]["steps"]]
 
