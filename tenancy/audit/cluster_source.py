@@ -8,8 +8,8 @@ token (`kubernetes:rbac.authorization.k8s.io/v1:RoleBinding`...), the API's own 
 (`metadata` with name, namespace and labels; `spec`, `rules`, `roleRef`, `subjects`...), and the
 provider's id (`<namespace>/<name>`, or the name of a cluster-scoped object); its key is its API path.
 
-Owners: a namespace's `tenancy.io/tenant-id` label, as in the plan; the pool namespace (`tenant-pool`)
-is the platform's, as the platform component that creates it makes it in the plan. Not judged: the
+Owners: a namespace's `tenancy.io/tenant-id` label, as in the plan; a pool namespace (`tenant-pool`,
+or `tenant-pool-<cell>` in another cell) is the platform's, as the platform component that creates it makes it in the plan. Not judged: the
 control plane's own bindings (a name Kubernetes or EKS reserve, `system:` or `eks:`, whose every
 subject is a `system:` identity or a kube-system service account), as the account's service-linked
 roles are not.
@@ -18,7 +18,7 @@ roles are not.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Optional
 
 from tenancy.exits import CommandError
@@ -75,7 +75,7 @@ def _control_plane(binding: dict) -> bool:
     return True
 
 
-def to_resources(objects: dict[str, Iterable[dict]]) -> list[Resource]:
+def to_resources(objects: dict[str, Iterable[dict]], pool_namespaces: Collection[str] = (POOL_NAMESPACE,)) -> list[Resource]:
     """The API's objects (type token -> items, as the list calls return them) as the model's resources."""
     platform = Resource(f"{PLATFORM_COMPONENT}::cluster", PLATFORM_COMPONENT, "platform", {})
     out = [platform]
@@ -89,7 +89,7 @@ def to_resources(objects: dict[str, Iterable[dict]]) -> list[Resource]:
             props: dict[str, Any] = {k: v for k, v in item.items() if k not in ("metadata", "status")}
             props.update({"apiVersion": api_version, "kind": kind, "metadata": metadata,
                           "id": f"{namespace}/{name}" if namespace else name})
-            parent = platform.key if type_ == k8s.NAMESPACE and name == POOL_NAMESPACE else None
+            parent = platform.key if type_ == k8s.NAMESPACE and name in pool_namespaces else None
             out.append(Resource(api_path(kind, api_version, name, namespace), type_, name, props, parent))
     return out
 
@@ -108,8 +108,10 @@ def _list(api, method: str) -> list[dict]:
             return items
 
 
-def read_cluster(kubeconfig: str, context: Optional[str] = None) -> list[Resource]:
-    """Every object the isolation graph reads from the cluster a kubeconfig (and context) names."""
+def read_cluster(kubeconfig: str, context: Optional[str] = None,
+                 pool_namespaces: Collection[str] = (POOL_NAMESPACE,)) -> list[Resource]:
+    """Every object the isolation graph reads from the cluster a kubeconfig (and context) names;
+    `pool_namespaces`: the platform's pool namespaces (one per cell: `tenant-pool`, `tenant-pool-<cell>`)."""
     try:  # only the audit with --kubeconfig needs the client
         from kubernetes import client, config
         from kubernetes.client.exceptions import ApiException
@@ -136,4 +138,4 @@ def read_cluster(kubeconfig: str, context: Optional[str] = None) -> list[Resourc
         raise ClusterUnreadable(f"cannot read the cluster at {server}: {exc}") from None
     finally:
         api_client.close()
-    return to_resources(objects)
+    return to_resources(objects, pool_namespaces)

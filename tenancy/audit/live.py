@@ -129,9 +129,10 @@ def collect(session, environment: str) -> Inventory:
 class Auditor:
     """The checks, over one inventory and the registry's tenants of its environment."""
 
-    def __init__(self, inv: Inventory, registry: Registry, environment: str, kms_client):
+    def __init__(self, inv: Inventory, registry: Registry, environment: str, kms_client, cell: Optional[str] = None):
         self.inv, self.environment, self.kms = inv, environment, kms_client
-        self.tenants = {t.id: t for t in registry.in_environment(environment)}
+        expected = registry.in_cell(environment, cell) if cell else registry.in_environment(environment)
+        self.tenants = {t.id: t for t in expected}
         self.known_ids = {t.id for t in registry.tenants}
         self.findings: list[Finding] = []
         self._key_arn_cache: dict[str, Optional[str]] = {}
@@ -321,11 +322,13 @@ class Auditor:
                          "Recreate it in the tenant's VPC.")
 
 
-def audit(session, registry: Registry, environment: str, cluster: Iterable[Any] = ()) -> list[Finding]:
+def audit(session, registry: Registry, environment: str, cluster: Iterable[Any] = (),
+          cell: Optional[str] = None) -> list[Finding]:
     """The account's findings; `cluster`: a Kubernetes cluster's resources (cluster_source), judged
-    in the same isolation graph."""
+    in the same isolation graph; `cell`: only that cell's tenants are expected in the account (any
+    tenant of the registry is still known, not an orphan)."""
     inventory = collect(session, environment)
-    auditor = Auditor(inventory, registry, environment, session.client("kms"))
+    auditor = Auditor(inventory, registry, environment, session.client("kms"), cell)
     found = auditor.run()
     found += isolation_findings(session, inventory, auditor.tenants.values(), Finding, cluster)
     return sorted(set(found), key=lambda f: (SEVERITY_ORDER[f.severity], f.tenant, f.arn, f.problem))

@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from tenancy.cli.cell_session import cell_session, named_cell
 from tenancy.dataplane.apply import apply_cache_acl, bootstrap_database, cache_usage
 from tenancy.dataplane.credentials import (
     CredentialError,
@@ -25,27 +26,37 @@ from tenancy.dataplane.postgres import bootstrap_script, database_options, poole
 from tenancy.dataplane.redis_acl import DEFAULT_OFF, acl_rules, pooled_cache_tenants
 from tenancy.dataplane.redis_usage import render_json, render_table
 from tenancy.exits import CommandError, ExitCode
-from tenancy.registry.naming import POOLED_DATABASE
+from tenancy.registry.naming import DEFAULT_CELL, POOLED_DATABASE
 from tenancy.registry.project import project_and_registry, validate_project
 
 UNSHOWN = "unused"  # a stand-in password for dry runs: printed masked, never sent
 
 
+def _registry(args):
+    return validate_project(*project_and_registry(args.cwd, args.registry))
+
+
 def _environment_tenants(args):
     """The tenants of the environment's cell (`--cell`, default: the cell named default): each cell has
     its own pooled database and cache."""
-    project, registry_dir = project_and_registry(args.cwd, args.registry)
-    registry = validate_project(project, registry_dir)
+    registry = _registry(args)
     cell = getattr(args, "cell", None)
-    if cell is not None and registry.cells.get(cell) is None:
-        raise CommandError(f"--cell {cell}: no such cell; cells: {', '.join(registry.cells.names)}")
+    named_cell(registry, cell)
     return registry.in_cell(args.environment, cell)
+
+
+def _secrets_session(args):
+    """The boto3 session that reads the cell's secrets: in its account and region (cells.yaml `aws`)."""
+    name = getattr(args, "cell", None) or DEFAULT_CELL
+    return cell_session(_registry(args).cells.get(name), None, name)
 
 
 def _passwords(args, kind: str, tenant_ids: list[str]) -> dict[str, str]:
     found = from_environment(kind, tenant_ids)
-    for path in getattr(args, "stack_outputs", None) or []:
-        found.update(from_stack_secrets(Path(path), tenant_ids))
+    outputs = getattr(args, "stack_outputs", None) or []
+    session = _secrets_session(args) if outputs else None
+    for path in outputs:
+        found.update(from_stack_secrets(Path(path), tenant_ids, session=session))
     return found
 
 
@@ -53,9 +64,11 @@ def _admin_dsn(args) -> str:
     """The pooled database's admin connection: --dsn, or from the platform's outputs or a secret."""
     if not args.dsn and not args.dsn_secret and not args.platform_outputs:
         raise CommandError("--dsn, --platform-outputs or --dsn-secret is required (or use --dry-run)")
+    if args.dsn:
+        return args.dsn
     where = platform_database(Path(args.platform_outputs)) if args.platform_outputs else {}
-    return args.dsn or dsn_from_secret(args.dsn_secret or where["arn"], where.get("host"), where.get("port"),
-                                       POOLED_DATABASE)
+    return dsn_from_secret(args.dsn_secret or where["arn"], where.get("host"), where.get("port"), POOLED_DATABASE,
+                           session=_secrets_session(args))
 
 
 def _options(args):

@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="default: the AWS configuration's region")
     p.add_argument("--kubeconfig", metavar="PATH", help="also judge this cluster's NetworkPolicies and RBAC")
     p.add_argument("--context", metavar="NAME", help="the kubeconfig's context (default: its current one)")
+    p.add_argument("--cell", help="audit this cell's tenants, in its account and region (tenants/cells.yaml `aws`: "
+                                  "its roleArn is assumed); needed when the cells live in different places")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _registry_args(p)
     p.set_defaults(func=cmd_audit)

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from tenancy.exits import CommandError
 
@@ -24,8 +25,10 @@ def from_environment(kind: str, tenant_ids: Iterable[str]) -> dict[str, str]:
     return {t: os.environ[env_name(kind, t)] for t in tenant_ids if os.environ.get(env_name(kind, t))}
 
 
-def from_stack_secrets(outputs_file: Path, tenant_ids: Iterable[str], output_key: str = "databaseSecretArn") -> dict[str, str]:
-    """Passwords from the secrets whose ARNs `pulumi stack output --json --show-secrets` lists."""
+def from_stack_secrets(outputs_file: Path, tenant_ids: Iterable[str], output_key: str = "databaseSecretArn",
+                       session: Any = None) -> dict[str, str]:
+    """Passwords from the secrets whose ARNs `pulumi stack output --json --show-secrets` lists;
+    `session`: the boto3 session of the cell's account (default: the caller's)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -34,7 +37,7 @@ def from_stack_secrets(outputs_file: Path, tenant_ids: Iterable[str], output_key
     except (OSError, ValueError) as exc:
         raise CredentialError(f"{outputs_file}: cannot read the stack outputs ({exc})") from None
     tenants = outputs.get("tenants") or {}
-    client = boto3.client("secretsmanager")
+    client = (session or boto3).client("secretsmanager")
     out = {}
     for tenant_id in tenant_ids:
         arn = (tenants.get(tenant_id) or {}).get(output_key)
@@ -50,16 +53,17 @@ def from_stack_secrets(outputs_file: Path, tenant_ids: Iterable[str], output_key
 
 
 def dsn_from_secret(arn: str, host: str | None = None, port: int | str | None = None,
-                    dbname: str | None = None) -> str:
+                    dbname: str | None = None, session: Any = None) -> str:
     """A libpq connection string from a database secret, with TLS required. An RDS-managed master
     secret holds only the username and password: host, port and database come from the arguments
-    (the platform's stack outputs); a secret that holds them too wins."""
+    (the platform's stack outputs); a secret that holds them too wins. `session`: the boto3 session
+    of the cell's account (default: the caller's)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
     from psycopg.conninfo import make_conninfo
 
     try:
-        value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        value = json.loads((session or boto3).client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
         user, secret = value["username"], value["password"]
     except (ClientError, BotoCoreError, KeyError, ValueError) as exc:
         raise CredentialError(f"cannot read the database credentials from {arn} ({type(exc).__name__})") from None

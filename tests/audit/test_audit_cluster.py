@@ -23,7 +23,13 @@ from benchmarks.aws_account import build
 from tenancy.audit import cluster_source
 from tenancy.audit.cluster_source import ClusterUnreadable, read_cluster
 from tenancy.audit.live import HIGH, audit
-from tenancy.registry.naming import POOL_NAMESPACE, POOL_SERVICE_ACCOUNT, namespace_name, service_account_name
+from tenancy.registry.naming import (
+    POOL_NAMESPACE,
+    POOL_SERVICE_ACCOUNT,
+    namespace_name,
+    pool_namespace,
+    service_account_name,
+)
 
 from ..conftest import PROJECT
 
@@ -298,3 +304,25 @@ def test_unreadable_is_the_usage_exit_code():
     from tenancy.exits import ExitCode
 
     assert ClusterUnreadable("x").code == ExitCode.USAGE
+
+
+def test_another_cells_pool_namespace_is_the_platforms_not_an_unknown_owners(
+        session, registry, account, api, config_file):
+    """A second cell runs its pooled workloads in `tenant-pool-<cell>`. Read as nobody's, its pods
+    would be an unknown owner that reaches every pooled service; read as the platform's pool (as the
+    plan has it), a conforming cluster with two cells stays clean, and the pool's reach is judged."""
+    pool = pool_namespace("eu2")
+    api.namespace(pool, {"tenancy.io/tier": "shared", "tenancy.io/environment": ENV})
+    api.add("/api/v1/serviceaccounts", POOL_SERVICE_ACCOUNT, pool, {})
+    api.network_policy(pool, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
+    cells = {POOL_NAMESPACE, pool}
+    resources = read_cluster(str(config_file), None, cells)
+    by_key = {r.key: r for r in resources}
+    assert by_key[by_key[f"/api/v1/namespaces/{pool}"].parent].type == "tenancy:platform:Platform"
+    assert audit(session, registry, ENV, resources) == audit(session, registry, ENV)
+    # the eu2 pool's service accounts given edit over a tenant's namespace: the platform's pool reaching it
+    api.binding("eu2-pool-edit", "tenant-acme", "ClusterRole", "edit", [
+        {"kind": "Group", "name": f"system:serviceaccounts:{pool}", "apiGroup": "rbac.authorization.k8s.io"}])
+    found = isolation(audit(session, registry, ENV, read_cluster(str(config_file), None, cells)))
+    assert any(f"namespace {pool}" in f.problem and "(the platform" in f.problem and f.tenant == "acme"
+               for f in found), [f.problem for f in found]

@@ -2,7 +2,7 @@
 or act as what a namespace holds).
 
 Owners. A namespace is owned by its `tenancy.io/tenant-id` label, else by the component it is created
-in (the pool namespace `tenant-pool` is the platform's). The namespaced objects read here (Role,
+in (a cell's pool namespace, `tenant-pool` or `tenant-pool-<cell>`, is the platform's). The namespaced objects read here (Role,
 RoleBinding, NetworkPolicy) carry no owner of their own that counts: each is owned through its
 namespace (`metadata.namespace`), as `core.ATTACHMENTS` owns untaggable AWS resources through what
 they attach to, and a label or component that names another tenant is an ownership conflict.
