@@ -74,10 +74,10 @@ def pool_instances_fit(pool: PoolSettings, services: Sequence[CatalogService]) -
 
 
 def platform_gateway(name: str, environment: str, routing: RoutingSettings,
-                     opts: pulumi.ResourceOptions) -> Gateway:
-    """The one Gateway; routes attach from the environment's namespaces (tenants' and the pool's)."""
+                     opts: pulumi.ResourceOptions, cell: str | None = None) -> Gateway:
+    """The cell's one Gateway; routes attach from the environment's namespaces (tenants' and the pool's)."""
     return Gateway(name, GatewayArgs(
-        ref=GatewayRef(naming.GATEWAY_NAME, naming.GATEWAY_NAMESPACE, naming.GATEWAY_LISTENER),
+        ref=GatewayRef(naming.GATEWAY_NAME, naming.gateway_namespace(cell), naming.GATEWAY_LISTENER),
         domain=routing.domain, gateway_class_name=routing.gateway_class_name,
         certificate_secret=routing.certificate_secret, cluster_issuer=routing.cluster_issuer,
         route_namespaces={"matchLabels": {"tenancy.io/environment": environment}},
@@ -167,10 +167,10 @@ class Platform(pulumi.ComponentResource):
                                  service_account=naming.POOL_SERVICE_ACCOUNT, instance=naming.POOL_OWNER,
                                  services=services, labels=labels, opts=in_cluster)
             if settings.routing is not None:
-                platform_gateway(f"{name}-gateway", env, settings.routing, in_cluster)
+                platform_gateway(f"{name}-gateway", env, settings.routing, in_cluster, cell)
                 if services:
                     gateway_ingress(f"{name}-pool-routes", namespace=pool_namespace,
-                                    proxy_namespace=settings.routing.proxy_namespace or naming.GATEWAY_NAMESPACE,
+                                    proxy_namespace=settings.routing.proxy_namespace or naming.gateway_namespace(cell),
                                     ports=[s.port for s in services], opts=in_cluster)
             else:
                 pulumi.log.info("tenancy:routing is not set: skipping the Gateway and the tenants' routes")

@@ -315,13 +315,13 @@ class Tenant(pulumi.ComponentResource):
             return None, where
         if own:
             gateway_ingress(f"{name}-routes", namespace=namespace,
-                            proxy_namespace=routing.proxy_namespace or naming.GATEWAY_NAMESPACE,
+                            proxy_namespace=routing.proxy_namespace or naming.gateway_namespace(ctx.settings.cell),
                             ports=[s.port for s in tenant.dedicated_services], opts=in_cluster)
         host = naming.tenant_host(tenant.id, routing.domain)
         backends = [Backend(s.route_path, s.name, s.port, None if where[s.name] == home else where[s.name])
                     for s in tenant.catalog]
         TenantRoute(f"{name}-route", tenant_id=tenant.id, namespace=namespace, route_name=naming.route_name(tenant.id),
-                    hostname=host, gateway=GatewayRef(naming.GATEWAY_NAME, naming.GATEWAY_NAMESPACE,
+                    hostname=host, gateway=GatewayRef(naming.GATEWAY_NAME, naming.gateway_namespace(ctx.settings.cell),
                                                       naming.GATEWAY_LISTENER),
                     backends=backends, labels=labels, opts=in_cluster)
         return {"host": host, "namespace": home, "name": naming.route_name(tenant.id)}, where

@@ -189,6 +189,12 @@ def pool_namespace(cell: str | None = None) -> str:
     return POOL_NAMESPACE if cell in (None, DEFAULT_CELL) else namespace_name(cell_owner(POOL_OWNER, cell))
 
 
+def gateway_namespace(cell: str | None = None) -> str:
+    """The namespace of a cell's Gateway: `tenancy-gateway`, or `tenancy-gateway-<cell>`, so cells
+    that share a cluster each have their own (one Gateway per cell, not per cluster)."""
+    return GATEWAY_NAMESPACE if cell in (None, DEFAULT_CELL) else f"{GATEWAY_NAMESPACE}-{cell}"
+
+
 def id_derived_names(environment: str, tenant_id: str) -> list[tuple[str, str, int, str]]:
     """Every name the program builds from a tenant id that AWS, Kubernetes or PostgreSQL bound in
     length: (what, name, maximum length, source). The registry refuses an id that overflows one in

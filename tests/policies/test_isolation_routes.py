@@ -331,6 +331,37 @@ def a_pooled_tenants_route_created_by_another_tenant(s):
 
 
 # == gateways ================================================================================================
+CELL_GATEWAY_NS = "tenancy-gateway-eu2"  # another cell's Gateway namespace (tenancy.registry.naming.gateway_namespace)
+
+
+@CASES.passes(POLICY)
+def another_cells_gateway_admitted_to_a_tenants_services(s):
+    """A second cell's Gateway lives in `tenancy-gateway-<cell>`, made by the platform: its proxies
+    reach the services whose NetworkPolicy admits them, as the first cell's do."""
+    routed(s)
+    s.add(NAMESPACE, f"{PLATFORM}-eu2-gateway-ns", {"metadata": {"name": CELL_GATEWAY_NS, "labels": {
+        "tenancy.io/tier": "platform"}}, "kind": "Namespace"}, parent=PLATFORM)
+    allow_gateway(s, "dev-initech-eu2-routes", "dev-initech", INITECH_NS, source=CELL_GATEWAY_NS)
+
+
+@CASES.fails(POLICY)
+def a_tenant_namespace_named_like_a_cells_gateway(s):
+    """Named like a cell's Gateway namespace, but made by tenant acme: its pods are acme's."""
+    routed(s)
+    s.add(NAMESPACE, "dev-acme-fake-gateway-ns", {"metadata": {"name": CELL_GATEWAY_NS, "labels": {
+        "tenancy.io/tenant-id": "acme"}}, "kind": "Namespace"}, parent="dev-acme")
+    allow_gateway(s, "attack", "dev-initech", INITECH_NS, source=CELL_GATEWAY_NS)
+    return reaches(s.urn("attack"), f"pods of namespace {CELL_GATEWAY_NS} (tenant acme) can reach")
+
+
+@CASES.fails(POLICY)
+def a_namespace_outside_the_program_named_like_a_cells_gateway(s):
+    """Not made by the platform (nor named in `gatewayNamespaces`): whoever made it is unknown."""
+    routed(s)
+    allow_gateway(s, "attack", "dev-initech", INITECH_NS, source=CELL_GATEWAY_NS)
+    return reaches(s.urn("attack"), f"pods of namespace {CELL_GATEWAY_NS}", "can reach")
+
+
 @CASES.fails(POLICY)
 def a_tenant_gateway_admitting_routes_from_every_namespace(s):
     routed(s)

@@ -203,11 +203,19 @@ def test_a_cells_platform_carries_the_cell_in_its_names_and_a_shard_deploys_only
     assert json.loads(platform.config["tenancy:network"])["vpcCidr"] == "10.1.0.0/16"
     assert rec.of_type("aws:ec2/vpc:Vpc")[0].input("cidrBlock") == "10.1.0.0/16"
     assert rec.outputs["cell"] == "eu2"
+    # its own Gateway, so cells can share a cluster: two platforms never claim one namespace or Gateway
+    [gateway] = [r for r in rec.resources if r.type.endswith(":Gateway")]
+    assert gateway.input("metadata")["namespace"] == "tenancy-gateway-eu2"
+    assert {r.input("metadata")["name"] for r in rec.of_type("kubernetes:core/v1:Namespace")} >= {
+        "tenancy-gateway-eu2", "tenant-pool-eu2"}
     n = shard("hooli")
     pool = resolve_stack(project, f"dev-eu2-pool-{n}")
     rec = run_program(project, pool.name, pool.config, stack_outputs={"dev-eu2-platform": rec.outputs})
     expected = sorted(t for t in EU2_POOLED if shard(t) == n)
     assert sorted(rec.outputs["tenants"]) == expected and rec.outputs["scope"] == f"pool/{n}"
+    routes = [r for r in rec.resources if r.type.endswith(":HTTPRoute")]
+    assert routes and {ref["namespace"] for r in routes for ref in r.input("spec")["parentRefs"]} == {
+        "tenancy-gateway-eu2"}
 
 
 def test_each_cells_pooled_database_gets_only_its_own_tenants(project):

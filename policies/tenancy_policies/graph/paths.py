@@ -6,6 +6,7 @@ tenant (its key prefix in the pooled cache, its login in the pooled database).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Optional
 
@@ -28,11 +29,14 @@ PATHS = {
                            "one value): pooled services obtain one tenant's credentials per request, for the "
                            "tenant of that request (tenancy.context's session factory).",
     "platform-gateway": "The platform's Gateway proxies (pods of a namespace in the policy's `gatewayNamespaces` "
-                        "setting, default tenancy-gateway, that no tenant owns) reaching a tenant's pods through "
-                        "a NetworkPolicy of that tenant: they forward only what the tenants' own HTTPRoutes send "
+                        "setting, default tenancy-gateway, that no tenant owns, or of another cell's "
+                        "`tenancy-gateway-<cell>` that the platform creates) reaching a tenant's pods through a "
+                        "NetworkPolicy of that tenant: they forward only what the tenants' own HTTPRoutes send "
                         "them, and the routes mechanism judges those.",
 }
 GATEWAY_NAMESPACES = ("tenancy-gateway",)  # the program's gateway namespace (tenancy.registry.naming)
+# Another cell's Gateway namespace, `tenancy-gateway-<cell>` (a cell name: tenancy.registry.naming)
+CELL_GATEWAY_PODS = re.compile(r"k8s-pods:tenancy-gateway-[a-z][a-z0-9]*(-[a-z0-9]+)*")
 SESSION_TAG_KEY = "aws:requesttag/tenant-id"  # lowercased, as statements keep condition keys
 
 # Source node keys the mechanisms give the principals that the paths name.
@@ -50,6 +54,15 @@ def database_login(tenant_id: str) -> str:
     return f"tenant_{tenant_id.replace('-', '_')}"
 
 
+def _gateway_pods(source, config: Mapping[str, Any]) -> bool:
+    """Pods of a gateway namespace: one the `gatewayNamespaces` setting names (the platform's or made
+    outside the program), or one the platform itself creates for a cell's Gateway (`tenancy-gateway-<cell>`)."""
+    gateways = config.get("gatewayNamespaces") or GATEWAY_NAMESPACES
+    if source.owner.kind in ("platform", "unknown") and source.key in {f"k8s-pods:{ns}" for ns in gateways}:
+        return True
+    return source.owner.kind == "platform" and CELL_GATEWAY_PODS.fullmatch(source.key) is not None
+
+
 def allowed(edge: Edge, config: Mapping[str, Any]) -> Optional[str]:
     """The declared path that allows an edge, or None."""
     source, target = edge.source, edge.target
@@ -61,9 +74,7 @@ def allowed(edge: Edge, config: Mapping[str, Any]) -> Optional[str]:
         return "aws-service-for-account"
     if source.owner.kind == "platform" and target.owner.kind == "platform":
         return "pooled-services"
-    gateways = config.get("gatewayNamespaces") or GATEWAY_NAMESPACES
-    if edge.verbs == {REACH} and source.owner.kind in ("platform", "unknown") and \
-            source.key in {f"k8s-pods:{namespace}" for namespace in gateways}:
+    if edge.verbs == {REACH} and _gateway_pods(source, config):
         return "platform-gateway"
     for pattern in config.get("deployingPrincipals") or ():
         if source.arn and arns.matches(str(pattern), source.arn):
