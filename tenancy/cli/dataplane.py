@@ -102,7 +102,7 @@ def cmd_db_check(args) -> ExitCode:
     tenants = _environment_tenants(args)
     options = _options(args)
     try:
-        findings, accepted = split_accepted(db_check(_admin_dsn(args), tenants, options.tenant_column),
+        findings, accepted = split_accepted(db_check(_admin_dsn(args), tenants, options.tenant_column, options.pool_login),
                                             args.accept or [])
     except ValueError as exc:
         raise CommandError(str(exc)) from None

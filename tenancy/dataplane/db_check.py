@@ -9,6 +9,7 @@ a hand-made change shows here too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from tenancy.dataplane.apply import CONNECT_TIMEOUT_SECONDS, DataPlaneError, _first_line, safe_location
 from tenancy.dataplane.postgres import (
@@ -21,7 +22,8 @@ from tenancy.dataplane.postgres import (
     schema_name,
     tenant_database,
 )
-from tenancy.registry.naming import database_role
+from tenancy.registry.models import DataIsolation
+from tenancy.registry.naming import POOL_DATABASE_LOGIN, database_role
 from tenancy.registry.tiers import EffectiveTenant
 
 KINDS = {
@@ -39,6 +41,8 @@ KINDS = {
     "public-rights": "PUBLIC may connect to a database, or use a schema, that tenants share",
     "write-without-create": "PUBLIC may run a function that writes without any CREATE privilege",
     "own-database": "a dataIsolation: database tenant's database missing or open to others",
+    "pool-login": "the pooled services' login holds rights of its own, inherits, or may SET ROLE to a role other "
+                  "than an active pooled tenant's",
 }
 ROLE_LIMITS = ("statement_timeout", "idle_in_transaction_session_timeout", "work_mem", "temp_file_limit")
 
@@ -53,8 +57,10 @@ class Finding:
         return f"{self.kind}: {self.subject}: {self.message}"
 
 
-def db_check(dsn: str, tenants: list[EffectiveTenant], tenant_column: str = TENANT_COLUMN) -> list[Finding]:
-    """Every finding in the pooled database and in each `database` tenant's own database."""
+def db_check(dsn: str, tenants: list[EffectiveTenant], tenant_column: str = TENANT_COLUMN,
+             pool_login: Optional[str] = POOL_DATABASE_LOGIN) -> list[Finding]:
+    """Every finding in the pooled database and in each `database` tenant's own database;
+    `pool_login`: the pooled services' login to judge (None: none is used)."""
     import psycopg
     from psycopg.conninfo import make_conninfo
 
@@ -71,7 +77,7 @@ def db_check(dsn: str, tenants: list[EffectiveTenant], tenant_column: str = TENA
         try:
             conn.read_only = True
             if tenant is None:
-                findings += pooled_database_findings(conn, tenants, tenant_column)
+                findings += pooled_database_findings(conn, tenants, tenant_column, pool_login)
             else:
                 findings += own_database_findings(conn, tenant)
             conn.rollback()
@@ -86,7 +92,8 @@ def _rows(conn, query: str, params=None) -> list[tuple]:
     return conn.execute(query, params).fetchall()
 
 
-def pooled_database_findings(conn, tenants: list[EffectiveTenant], column: str) -> list[Finding]:
+def pooled_database_findings(conn, tenants: list[EffectiveTenant], column: str,
+                             pool_login: Optional[str] = POOL_DATABASE_LOGIN) -> list[Finding]:
     if _rows(conn, "SELECT to_regclass('tenancy.tenant_roles')")[0][0] is None:
         return [Finding("not-bootstrapped", conn.info.dbname, "no tenancy.tenant_roles: run db-bootstrap")]
     pooled = pooled_tenants(tenants)
@@ -100,6 +107,8 @@ def pooled_database_findings(conn, tenants: list[EffectiveTenant], column: str) 
     findings += _default_privilege_findings(conn, roles)
     findings += _login_findings(conn, pooled, bound)
     findings += _role_findings(conn, pooled, roles)
+    if pool_login:
+        findings += _pool_login_findings(conn, pooled, pool_login)
     findings += _public_findings(conn, [SHARED_SCHEMA, "tenancy", "public"], other_databases=True)
     for tenant in database_tenants(tenants):
         findings += _database_acl_findings(conn, tenant, conn.info.dbname)
@@ -271,6 +280,43 @@ def _role_findings(conn, pooled: list[EffectiveTenant], roles: list[str]) -> lis
                                 f"({', '.join(unlimited[:3])}{', ...' if len(unlimited) > 3 else ''}): neither the "
                                 "roles nor the instance set it, so one tenant can fill the disk; set it in the "
                                 "instance's parameters, or run db-bootstrap as a role that may"))
+    return findings
+
+
+def _pool_login_findings(conn, pooled: list[EffectiveTenant], login: str) -> list[Finding]:
+    """The pooled services' login must act only through SET ROLE to an active pooled tenant (row or
+    schema mode) for a transaction: NOINHERIT, no rights of its own, members of those roles alone,
+    and never with ADMIN OPTION (which would let it hand a tenant's role to anyone)."""
+    found = _rows(conn, "SELECT rolsuper, rolbypassrls, rolreplication, rolcreaterole, rolcreatedb, rolinherit "
+                        "FROM pg_roles WHERE rolname = %s", [login])
+    if not found:
+        return []  # no such login: nothing can use it
+    findings = []
+    rights = [name for name, held in zip(("SUPERUSER", "BYPASSRLS", "REPLICATION", "CREATEROLE", "CREATEDB",
+                                          "INHERIT"), found[0]) if held]
+    if rights:
+        findings.append(Finding("pool-login", login, f"has {', '.join(rights)}"))
+    allowed = {database_role(t.id) for t in pooled
+               if not t.suspended and t.data_isolation is not DataIsolation.database} | {"rds_iam"}
+    for group, admin in _rows(conn, "SELECT g.rolname::text, m.admin_option FROM pg_auth_members m "
+                                    "JOIN pg_roles u ON u.oid = m.member JOIN pg_roles g ON g.oid = m.roleid "
+                                    "WHERE u.rolname = %s ORDER BY 1", [login]):
+        if group not in allowed:
+            findings.append(Finding("pool-login", login, f"is a member of {group}, not an active pooled tenant's "
+                                                         f"role: SET ROLE {group} is open to it (run db-bootstrap)"))
+        elif admin:
+            findings.append(Finding("pool-login", login, f"holds {group} WITH ADMIN OPTION: it can grant that "
+                                                         "tenant's role to any role"))
+    for kind, name in _rows(conn, """
+            SELECT 'table', c.oid::regclass::text FROM pg_class c, aclexplode(c.relacl) x
+             WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(l)s)
+            UNION SELECT 'schema', n.nspname::text FROM pg_namespace n, aclexplode(n.nspacl) x
+             WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(l)s) AND x.privilege_type <> 'USAGE'
+            UNION SELECT 'owned', c.oid::regclass::text FROM pg_class c
+             WHERE c.relowner = (SELECT oid FROM pg_roles WHERE rolname = %(l)s)
+            ORDER BY 1, 2""", {"l": login}):
+        what = f"owns {name}" if kind == "owned" else f"holds rights on {kind} {name} of its own"
+        findings.append(Finding("pool-login", login, f"{what}: it reads without SET ROLE"))
     return findings
 
 

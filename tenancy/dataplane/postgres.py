@@ -302,8 +302,8 @@ def pool_login_statements(tenants: list[EffectiveTenant], database: str, login: 
     """The pooled services' login (tenancy.context's TenantDatabase): no rights of its own and
     NOINHERIT, so it reads nothing until it runs `SET ROLE tenant_<id>` for one transaction; a
     member of exactly the active pooled tenants' roles in the shared database (`row` and `schema`
-    modes). A suspended or departed tenant's membership is revoked: NOLOGIN alone would not stop
-    SET ROLE. On RDS it logs in with IAM (`rds_iam`, when that role exists); elsewhere give it a
+    modes), never with ADMIN OPTION. A suspended or departed tenant's membership is revoked: NOLOGIN
+    alone would not stop SET ROLE. Grants of its own in the shared schema are revoked. On RDS it logs in with IAM (`rds_iam`, when that role exists); elsewhere give it a
     password by hand once."""
     role, db = sql.Identifier(login), sql.Identifier(database)
     members = _array((database_role(t.id) for t in pooled_tenants(tenants)
@@ -312,7 +312,16 @@ def pool_login_statements(tenants: list[EffectiveTenant], database: str, login: 
         _s("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {n}) THEN CREATE ROLE {r} NOLOGIN; "
            "END IF; END $$", n=sql.Literal(login), r=role),
         _s("ALTER ROLE {r} WITH LOGIN NOINHERIT NOCREATEROLE NOCREATEDB", r=role),
+        # As for a tenant's role: an admin that is not a superuser may not name these attributes.
+        _s("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = {n} AND (rolsuper OR rolbypassrls "
+           "OR rolreplication)) THEN RAISE EXCEPTION 'role % (the pooled services'' login) is a superuser, bypasses "
+           "row security or replicates; a superuser must remove that by hand', {n}; END IF; END $$",
+           n=sql.Literal(login)),
         _s("GRANT CONNECT ON DATABASE {db} TO {r}", db=db, r=role),
+        # No rights of its own in the shared schema: it reads only as a tenant, after SET ROLE.
+        _s("REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r}", s=sql.Identifier(SHARED_SCHEMA), r=role),
+        _s("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {r}", s=sql.Identifier(SHARED_SCHEMA), r=role),
+        _s("REVOKE CREATE ON SCHEMA {s} FROM {r}", s=sql.Identifier(SHARED_SCHEMA), r=role),
         _s("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN "
            "EXECUTE format('GRANT rds_iam TO %I', {n}); END IF; END $$", n=sql.Literal(login)),
         _s("""DO $$
@@ -322,6 +331,10 @@ BEGIN
            JOIN pg_roles u ON u.oid = a.member
            WHERE u.rolname = {n} AND g.rolname <> 'rds_iam' AND NOT (g.rolname = ANY({members})) LOOP
     EXECUTE format('REVOKE %I FROM %I', m.rolname, {n});
+  END LOOP;
+  FOR m IN SELECT g.rolname FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
+           JOIN pg_roles u ON u.oid = a.member WHERE u.rolname = {n} AND a.admin_option LOOP
+    EXECUTE format('REVOKE ADMIN OPTION FOR %I FROM %I', m.rolname, {n});
   END LOOP;
   FOR m IN SELECT unnest({members}) AS rolname LOOP
     EXECUTE format('GRANT %I TO %I', m.rolname, {n});

@@ -91,7 +91,9 @@ def test_dry_run_prints_one_transaction_without_connecting_or_passwords():
     assert 'CREATE SCHEMA IF NOT EXISTS "tenant_brightside"' in result.stdout  # schema tenant
     assert 'ALTER ROLE "tenant_northwind" SET search_path = "shared"' in result.stdout  # row tenant
     # deny by default: no default privileges, shared tables granted one by one once they qualify
-    assert "DEFAULT PRIVILEGES IN SCHEMA" not in result.stdout and "ON ALL TABLES" not in result.stdout
+    assert "DEFAULT PRIVILEGES IN SCHEMA" not in result.stdout
+    assert not [line for line in result.stdout.splitlines() if "ON ALL TABLES" in line and "GRANT" in line]
+    assert 'REVOKE ALL ON ALL TABLES IN SCHEMA "shared" FROM "tenancy_pool"' in result.stdout  # no rights of its own
     assert "FORCE ROW LEVEL SECURITY" in result.stdout and "GRANT SELECT, INSERT, UPDATE, DELETE ON shared.%I" in result.stdout
     for rule in ("unique keys not led by", "a sequence every tenant shares", "foreign keys without",
                  "other permissive policies widen", "ALTER DEFAULT PRIVILEGES FOR ROLE %I %s REVOKE ALL"):
