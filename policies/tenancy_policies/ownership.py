@@ -20,6 +20,7 @@ from typing import Any, Optional
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
 
+from .graph import arns
 from .props import TENANT_LABEL, TENANT_TAG, get
 
 IDENTITY_KEYS = ("arn", "id", "url")  # identify any resource
@@ -124,6 +125,15 @@ class ArnPrefixes:
         self._sorted = [arn for arn, _ in ordered]
         self._positions = [position for _, position in ordered]
 
+    def matching(self, pattern: str) -> list[str]:
+        """The URNs of the known ARNs an IAM-style pattern matches (searched among those that start
+        with its literal part), in the stack's order."""
+        literal = arns.literal_prefix(pattern)
+        lo = bisect_left(self._sorted, literal)
+        hi = bisect_left(self._sorted, literal + "\U0010ffff")
+        hits = sorted(self._positions[i] for i in range(lo, hi) if arns.matches(pattern, self._sorted[i]))
+        return [self._urns[position] for position in hits]
+
     def first_related(self, stem: str) -> Optional[str]:
         """The URN of the first ARN (in the stack's order) that starts with `stem` or that `stem` starts with."""
         lo = bisect_left(self._sorted, stem)
@@ -177,6 +187,21 @@ class Index:
             if len(stem) > 20:
                 urn = self._ownership.arns.first_related(stem)
         return self._by_urn.get(urn) if urn is not None else None
+
+    def matching(self, pattern: str) -> list[PolicyResource]:
+        """Every resource a name or IAM-style ARN pattern (`*` and `?` anywhere) names: what `named`
+        finds, and each resource whose ARN the pattern matches."""
+        found = []
+        first = self.named(pattern)
+        if first is not None:
+            found.append(first)
+        if pattern.startswith("arn:") and ("*" in pattern or "?" in pattern):
+            seen = {r.urn for r in found}
+            for urn in self._ownership.arns.matching(pattern):
+                if urn not in seen and urn in self._by_urn:
+                    seen.add(urn)
+                    found.append(self._by_urn[urn])
+        return found
 
     def dependencies(self, resource: PolicyResource) -> list[PolicyResource]:
         deps = list(resource.dependencies)

@@ -117,9 +117,17 @@ def elasticache_encryption(type_: str, props, config: Config) -> list[str]:
 
 
 def elasticache_auth(type_: str, props, config: Config) -> list[str]:
-    if type_ == REPLICATION_GROUP and not is_set(props, "userGroupIds") and not is_set(props, "authToken"):
+    if type_ == REPLICATION_GROUP and not _non_empty(props, "userGroupIds") and not is_set(props, "authToken"):
         return ["no RBAC user group and no auth token: anyone who reaches the port can connect"]
     return []
+
+
+def _non_empty(props, key: str) -> bool:
+    """Given, and not an empty list (an unknown value counts as given: judged when it is known)."""
+    if not is_set(props, key):
+        return False
+    value = peek(props, key)
+    return value is UNKNOWN or isinstance(value, str) or not hasattr(value, "__len__") or len(value) > 0
 
 
 def elasticache_subnet_group(type_: str, props, config: Config) -> list[str]:

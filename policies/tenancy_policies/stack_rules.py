@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from ipaddress import ip_network
 from itertools import combinations
 from typing import Any
 
+from .graph import actions
 from .graph import network as graph_network
 from .graph.network import SG_INGRESS, SG_RULE, SUBNET, VPC
 from .ownership import Index, owner, tag
@@ -38,6 +40,7 @@ KEY_PROPERTIES = ("kmsKeyId", "kmsMasterKeyId", "performanceInsightsKmsKeyId")
 SECURITY_GROUP = graph_network.SG
 PEERING, TGW_ATTACHMENT = (graph_network.PEERING,), (graph_network.TGW_ATTACHMENT,)
 IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+IAM_ROLE = "aws:iam/role:Role"
 DATA_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "sqs:",
                 "secretsmanager:getsecretvalue", "elasticache:connect", "rds-db:connect")
 # AWS resources that take tags; the engine omits `tags` when none are set, so presence can't tell.
@@ -190,48 +193,85 @@ def _ingress_rules(index: Index) -> Iterator[tuple[Any, Any, dict]]:
             "groups": as_list(peek(rule.props, "referencedSecurityGroupId"))}
 
 
+def _internet_wide(cidr: Any) -> bool:
+    """A block that admits the internet: 0.0.0.0/0 and ::/0, or any block of a /8 (IPv4) or /16
+    (IPv6) or wider that reaches beyond private space (0.0.0.0/1 and 128.0.0.0/1 are the internet
+    in two rules)."""
+    if cidr in OPEN_CIDRS:
+        return True
+    try:
+        block = ip_network(str(cidr), strict=False)
+    except ValueError:
+        return False
+    wide = block.prefixlen <= (8 if block.version == 4 else 16)
+    return wide and not block.is_private
+
+
 def security_group_open_ingress(index: Index, config: Config) -> Found:
     for rule, group, spec in _ingress_rules(index):
-        if not any(c in OPEN_CIDRS for c in spec["cidrs"]):
+        if not any(_internet_wide(c) for c in spec["cidrs"]):
             continue
         is_balancer = group is not None and tag(group, "tenancy-role") == "load-balancer"
-        only_https = port_range_includes(spec["from"], spec["to"], spec["protocol"], 443) and \
+        all_traffic = str(spec["protocol"]) in ("-1", "all")  # AWS ignores the ports of -1: every port
+        only_https = not all_traffic and port_range_includes(spec["from"], spec["to"], spec["protocol"], 443) and \
             str(spec["from"]).split(".")[0] == str(spec["to"]).split(".")[0] == "443"
         if not (is_balancer and only_https):
             yield f"{rule.name} admits the whole internet (only 443 on load-balancer groups may)", rule.urn
 
 
-def _is_data_action(action: str) -> bool:
-    action = action.lower()
-    if action in ("*", "kms:*", "sqs:*", "secretsmanager:*", "elasticache:*", "rds-db:*"):
+def _is_data_action(pattern: str) -> bool:
+    """Whether an Action pattern covers a data action, its wildcards expanded against the IAM
+    database (`kms:De*` covers kms:Decrypt), not matched by its spelling."""
+    if pattern.strip() == "*":
         return True
-    return any(action.startswith(prefix) for prefix in DATA_ACTIONS)
+    service = pattern.partition(":")[0].lower()
+    return any(actions.action_matches(pattern, a) and a.full.lower().startswith(DATA_ACTIONS)
+               for a in actions.service_actions(service))
+
+
+def _iam_documents(index: Index) -> Iterator[tuple[Any, str, Any]]:
+    """Every identity policy document with the resource that holds it and a name for messages: policy
+    resources, and the inline policies of a role itself (`inlinePolicies`)."""
+    for policy in index.of_type(*IAM_POLICIES):
+        yield policy, policy.name, peek(policy.props, "policy")
+    for role in index.of_type(IAM_ROLE):
+        for inline in as_list(peek(role.props, "inlinePolicies", default=[])):
+            document = peek(inline, "policy") if isinstance(inline, Mapping) else None
+            if document is not None:
+                yield role, f"{role.name} (inline policy {peek(inline, 'name', default='')})", document
 
 
 def iam_tenant_scope(index: Index, config: Config) -> Found:
     unknown = []
-    for policy in index.of_type(*IAM_POLICIES):
-        tenant = index.tenant(policy)
-        document = peek(policy.props, "policy")
+    for holder, name, document in _iam_documents(index):
+        tenant = index.tenant(holder)
         if document is UNKNOWN:  # names resources not created yet: judged once they exist
-            unknown.append(f"{policy.name}.policy")
+            unknown.append(f"{name}.policy")
             continue
         for statement in statements(policy_document(document)):
             if statement.get("Effect") != "Allow":
                 continue
-            actions = [str(a) for a in as_list(statement.get("Action"))]
+            patterns = [str(a) for a in as_list(statement.get("Action"))]
             resources = [str(r) for r in as_list(statement.get("Resource"))]
-            if "*" in resources and any(_is_data_action(a) for a in actions):
-                yield f"{policy.name} allows data actions ({', '.join(actions)}) on every resource ('*')", policy.urn
+            if any(_names_everything(r) for r in resources) and any(_is_data_action(a) for a in patterns):
+                yield f"{name} allows data actions ({', '.join(patterns)}) on every resource ('*')", holder.urn
             if tenant is None:
                 continue
-            for arn in resources:
-                named = index.named(arn)
-                other = index.tenant(named) if named is not None else None
-                if other not in (None, tenant):
-                    yield f"{policy.name} of tenant {tenant} names {named.name} of tenant {other}", policy.urn
+            for pattern in resources:
+                for named in index.matching(pattern):
+                    other = index.tenant(named)
+                    if other not in (None, tenant):
+                        yield f"{name} of tenant {tenant} names {named.name} of tenant {other}", holder.urn
     if unknown:
         raise not_judged(unknown)
+
+
+def _names_everything(pattern: str) -> bool:
+    """`*`, or an ARN pattern whose resource part is only wildcards (`arn:aws:kms:*:*:*`)."""
+    if pattern == "*":
+        return True
+    parts = pattern.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[5].strip("*/") == "" and "*" in parts[5]
 
 
 def rds_tls_forced(index: Index, config: Config) -> Found:

@@ -203,8 +203,7 @@ def cache_without_users_or_token(s):
     return [("no RBAC user group and no auth token: anyone who reaches the port can connect", s.urn("dev-acme-cache-rg"))]
 
 
-@CASES.fails("elasticache-auth", bypass="an empty list of user groups counts as set: userGroupIds: [] passes although "
-                                        "no user group (and no token) guards the cache")
+@CASES.fails("elasticache-auth")
 def cache_with_an_empty_user_group_list(s):
     s["dev-acme-cache-rg"].props["userGroupIds"] = []
     return [("no RBAC user group and no auth token: anyone who reaches the port can connect", s.urn("dev-acme-cache-rg"))]
