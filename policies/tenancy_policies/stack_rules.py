@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from ipaddress import ip_network
-from itertools import combinations
 from typing import Any
 
 from .graph import actions
 from .graph import network as graph_network
-from .graph.network import SG_INGRESS, SG_RULE, SUBNET, VPC
+from .graph.network import CIDR_ASSOCIATION, SG_INGRESS, SG_RULE, SUBNET, VPC
 from .ownership import Index, owner, tag
 from .props import (
     OPEN_CIDRS,
@@ -41,6 +40,7 @@ SECURITY_GROUP = graph_network.SG
 PEERING, TGW_ATTACHMENT = (graph_network.PEERING,), (graph_network.TGW_ATTACHMENT,)
 IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 IAM_ROLE = "aws:iam/role:Role"
+TENANT_COMPONENT = "tenancy:tenant:Tenant"  # the program's tenant component (tenancy.registry.naming)
 DATA_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "sqs:",
                 "secretsmanager:getsecretvalue", "elasticache:connect", "rds-db:connect")
 # AWS resources that take tags; the engine omits `tags` when none are set, so presence can't tell.
@@ -134,17 +134,33 @@ def vpc_flow_logs(index: Index, config: Config) -> Found:
 
 
 def tenant_cidrs_no_overlap(index: Index, config: Config) -> Found:
+    """VPCs, their secondary blocks and subnets of different tenants never overlap."""
     blocks = []
-    for r in index.of_type(VPC, SUBNET):
+    for r in index.of_type(VPC, SUBNET, CIDR_ASSOCIATION):
         tenant = index.tenant(r)
         net = network(peek(r.props, "cidrBlock"))
         if tenant is not None and net is not None:
             blocks.append((tenant, net, r))
     # by tenant (stably): the same pair is reported the same way whatever order the engine registered it in
     blocks.sort(key=lambda block: block[0])
-    for (ta, na, ra), (tb, nb, rb) in combinations(blocks, 2):
-        if ta != tb and na.overlaps(nb):
+    for i, j in _overlapping([net for _, net, _ in blocks]):
+        (ta, na, ra), (tb, nb, rb) = blocks[i], blocks[j]
+        if ta != tb:
             yield f"{rb.name} ({nb}) of tenant {tb} overlaps {ra.name} ({na}) of tenant {ta}", rb.urn
+
+
+def _overlapping(nets: list) -> list[tuple[int, int]]:
+    """The pairs (i < j) of blocks that overlap, in order: each block against those that start
+    inside it, in address order (blocks nest, so no others can overlap it)."""
+    order = sorted(range(len(nets)), key=lambda k: (int(nets[k].network_address), -nets[k].num_addresses))
+    pairs = []
+    for position, i in enumerate(order):
+        last = int(nets[i].broadcast_address)
+        for j in order[position + 1:]:
+            if int(nets[j].network_address) > last:
+                break
+            pairs.append((min(i, j), max(i, j)))
+    return sorted(pairs)
 
 
 def _vpc_of(index: Index, resource) -> list:
@@ -160,10 +176,14 @@ def _vpc_of(index: Index, resource) -> list:
 
 
 def isolated_tenant_in_own_vpc(index: Index, config: Config) -> Found:
+    """An isolated tenant's tier comes from its tenant component (the program's), not from a tag each
+    resource sets on itself: a resource tagged with another tier is still the isolated tenant's."""
+    isolated = {index.tenant(c) for c in index.of_type(TENANT_COMPONENT)
+                if peek(c.props, "tags", "isolation", default=None) == "isolated"}
     kinds = (SUBNET, SECURITY_GROUP, RDS_INSTANCE, REPLICATION_GROUP)
     for r in index.of_type(*kinds):
         tenant = index.tenant(r)
-        if tenant is None or tag(r, "isolation") != "isolated":
+        if tenant is None or (tenant not in isolated and tag(r, "isolation") != "isolated"):
             continue
         for vpc in _vpc_of(index, r):
             if index.tenant(vpc) != tenant:

@@ -286,9 +286,7 @@ def dedicated_slice_subnet_inside_another_slice(s):
              "(10.0.64.0/24) of tenant initech", s.urn("dev-umbrella-network-app-0"))]
 
 
-@CASES.fails("tenant-cidrs-no-overlap", tenants=HOOLI,
-             bypass="only the VPC's primary cidrBlock and subnets are read; a secondary block "
-                    "(VpcIpv4CidrBlockAssociation) over another tenant's is not")
+@CASES.fails("tenant-cidrs-no-overlap", tenants=HOOLI)  # a secondary block (VpcIpv4CidrBlockAssociation)
 def secondary_cidr_block_over_another_tenants(s):
     s.add(CIDR_ASSOCIATION, "break-secondary-cidr", {"vpcId": prop(s, "dev-hooli-network-vpc", "id"),
                                                      "cidrBlock": "10.64.0.0/20", "id": "vpc-cidr-assoc-0hooli00"},
@@ -299,6 +297,27 @@ def secondary_cidr_block_over_another_tenants(s):
 @CASES.passes("tenant-cidrs-no-overlap", tenants=HOOLI)
 def dedicated_slices_sit_inside_the_shared_vpc_and_isolated_vpcs_apart(s):
     assert prop(s, "dev-initech-network-app-0", "cidrBlock").startswith("10.0.64.")  # inside 10.0.0.0/16
+
+
+@CASES.passes("tenant-cidrs-no-overlap", tenants=HOOLI)
+def a_secondary_block_of_its_own(s):
+    s.add(CIDR_ASSOCIATION, "dev-hooli-network-secondary", {"vpcId": prop(s, "dev-hooli-network-vpc", "id"),
+                                                            "cidrBlock": "10.200.0.0/20", "id": "vpc-cidr-assoc-0hooli01"},
+          parent="dev-hooli", prop_deps={"vpcId": ["dev-hooli-network-vpc"]})
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_overlap_sweep_finds_exactly_the_overlapping_pairs(seed):
+    import ipaddress
+    import random
+    from itertools import combinations
+
+    from tenancy_policies.stack_rules import _overlapping
+
+    rng = random.Random(seed)
+    nets = [ipaddress.ip_network(((10 << 24) | rng.getrandbits(24), rng.choice([8, 16, 20, 24, 24, 25, 28])),
+                                 strict=False) for _ in range(50)]
+    assert _overlapping(nets) == [(i, j) for i, j in combinations(range(50), 2) if nets[i].overlaps(nets[j])]
 
 
 # -- isolated-tenant-in-own-vpc ----------------------------------------------------------------------------
@@ -328,9 +347,7 @@ def isolated_cache_in_another_isolated_tenants_subnets(s):
              s.urn("dev-acme-cache-rg"))]
 
 
-@CASES.fails("isolated-tenant-in-own-vpc", bypass="the tier is read from the resource's own isolation tag, which the "
-                                                  "resource sets itself: acme's group tagged isolation=dedicated "
-                                                  "may sit in the shared VPC")
+@CASES.fails("isolated-tenant-in-own-vpc")  # acme's group tagged isolation=dedicated is still acme's
 def isolated_tenants_group_claiming_another_tier(s):
     s.add(SG, "break-outside-vpc", {"vpcId": prop(s, "dev-platform-network-vpc", "id"), "id": "sg-0outside0000000",
                                     "tags": tags("acme", "enterprise", "dedicated")},
