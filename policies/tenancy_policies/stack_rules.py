@@ -34,6 +34,7 @@ RDS_INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 KMS_KEY = "aws:kms/key:Key"
+KMS_ALIAS = "aws:kms/alias:Alias"
 KEY_PROPERTIES = ("kmsKeyId", "kmsMasterKeyId", "performanceInsightsKmsKeyId")
 # network type tokens: one home, the isolation graph's
 SECURITY_GROUP = graph_network.SG
@@ -58,14 +59,29 @@ TAGGABLE = {
 
 
 def _targets(index: Index, resource, key: str):
-    """The resources a property points at: through its property dependencies, else by value."""
+    """The resources a property points at: through its property dependencies and by its value, both
+    (a value computed inside an apply on one resource may name another: neither side is believed
+    over the other)."""
     found = list(resource.property_dependencies.get(key, []))
-    if not found:
-        for value in strings_in(peek(resource.props, key)):
-            named = index.named(value)
-            if named is not None:
-                found.append(named)
+    seen = {t.urn for t in found}
+    for value in strings_in(peek(resource.props, key)):
+        named = index.named(value)
+        if named is not None and named.urn not in seen:
+            seen.add(named.urn)
+            found.append(named)
     return found
+
+
+def _key_targets(index: Index, resource, key: str):
+    """The KMS keys a property names: directly, or through an alias (its targetKeyId)."""
+    keys, seen = [], set()
+    for target in _targets(index, resource, key):
+        candidates = _targets(index, target, "targetKeyId") if target.resource_type == KMS_ALIAS else [target]
+        for candidate in candidates:
+            if candidate.resource_type == KMS_KEY and candidate.urn not in seen:
+                seen.add(candidate.urn)
+                keys.append(candidate)
+    return keys
 
 
 def tenant_tags(index: Index, config: Config) -> Found:
@@ -110,9 +126,7 @@ def one_key_per_tenant(index: Index, config: Config) -> Found:
         for key in KEY_PROPERTIES:
             if key not in set(r.props) or peek(r.props, key) is None:
                 continue
-            for target in _targets(index, r, key):
-                if target.resource_type != KMS_KEY:
-                    continue
+            for target in _key_targets(index, r, key):
                 key_owner = index.tenant(target)
                 if tenant is not None and key_owner != tenant:
                     yield (f"{r.name} of tenant {tenant} is encrypted with {target.name}, "
@@ -377,10 +391,14 @@ def tenant_budget(index: Index, config: Config) -> Found:
 
 
 def _encrypted_with_own_key(index: Index, tenant: str, resource, key: str) -> bool:
+    """Every key the property names (by dependency, value or alias) is the tenant's; an unknown value
+    with no key behind it is judged once it is known."""
     if key not in set(resource.props):
         return False
-    targets = _targets(index, resource, key)
-    return peek(resource.props, key) is UNKNOWN or any(index.tenant(t) == tenant for t in targets)
+    keys = _key_targets(index, resource, key)
+    if not keys:
+        return peek(resource.props, key) is UNKNOWN
+    return all(index.tenant(k) == tenant for k in keys)
 
 
 def _one_encrypted_per_tenant(index: Index, type_: str, key_property: str, what: str) -> Found:

@@ -210,16 +210,13 @@ def tenant_queue_encrypted_with_the_platform_key(s):
              "platform", s.urn("dev-northwind-queues-queue"))]
 
 
-@CASES.fails("one-key-per-tenant", bypass="a property's dependencies are believed over its value: a value computed "
-                                          "from acme's key ARN inside an apply that depends on initech's own key is "
-                                          "judged as initech's key")
+@CASES.fails("one-key-per-tenant")
 def another_tenants_key_laundered_through_an_own_dependency(s):
     s["dev-initech-queues-queue"].props["kmsMasterKeyId"] = prop(s, "dev-acme-key-cmk", "arn")
     return [Names(s.urn("dev-initech-queues-queue"), ("dev-initech-queues-queue", "dev-acme-key-cmk", "acme"))]
 
 
-@CASES.fails("one-key-per-tenant", bypass="a key named through its alias resolves to the aws:kms/alias resource, "
-                                          "which the rule skips as not a key")
+@CASES.fails("one-key-per-tenant")
 def another_tenants_key_through_its_alias(s):
     queue = s["dev-initech-queues-queue"]
     queue.props["kmsMasterKeyId"] = prop(s, "dev-acme-key-alias", "name")
@@ -751,15 +748,13 @@ def tenant_without_log_group(s):
     return [("tenant bare has no log group", s.urn("dev-bare-key"))]
 
 
-@CASES.fails("tenant-log-group", bypass="a property's dependencies are believed over its value: another tenant's key "
-                                        "ARN computed inside an apply on the tenant's own key passes")
+@CASES.fails("tenant-log-group")
 def log_group_key_laundered_through_an_own_dependency(s):
     s["dev-initech-monitoring-logs"].props["kmsKeyId"] = prop(s, "dev-acme-key-cmk", "arn")
     return [Names(s.urn("dev-initech-monitoring-logs"), (_not_own("dev-initech-monitoring-logs", "initech"),))]
 
 
-@CASES.fails("tenant-log-group", bypass="in preview an unknown kmsKeyId counts as the tenant's own even when its "
-                                        "dependency says it is another tenant's key: passed, not reported as not run")
+@CASES.fails("tenant-log-group")
 def log_group_on_another_tenants_key_in_preview(s):
     logs = s["dev-initech-monitoring-logs"]
     logs.props["kmsKeyId"] = UNKNOWN
