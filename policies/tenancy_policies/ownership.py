@@ -25,11 +25,17 @@ from .props import TENANT_LABEL, TENANT_TAG, get
 
 IDENTITY_KEYS = ("arn", "id", "url")  # identify any resource
 # ...and the ids that identify only a resource of this type (an association also carries a userGroupId)
+# and the addresses and names by which a client reaches one (a connection string names the database)
 OWN_ID_KEYS = {
     "aws:kms/key:Key": ("keyId",),
     "aws:elasticache/user:User": ("userId",),
     "aws:elasticache/userGroup:UserGroup": ("userGroupId",),
-    "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId",),
+    "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId", "primaryEndpointAddress",
+                                                          "readerEndpointAddress", "configurationEndpointAddress"),
+    "aws:rds/instance:Instance": ("endpoint", "address", "identifier"),
+    "aws:rds/cluster:Cluster": ("endpoint", "readerEndpoint", "clusterIdentifier"),
+    "aws:sqs/queue:Queue": ("name",),
+    "aws:secretsmanager/secret:Secret": ("name",),
 }
 MIN_IDENTITY_LENGTH = 8  # shorter strings ("tcp", "dev") would name resources by accident
 

@@ -112,11 +112,11 @@ def no_cross_tenant_references(index: Index, config: Config) -> Found:
                 yield f"{r.name} of tenant {tenant} depends on {dep.name} of tenant {other}", r.urn
         for key in set(r.props):
             for value in strings_in(peek(r.props, key)):
-                named = index.named(value)
-                other = index.tenant(named) if named is not None else None
-                if other not in (None, tenant) and named.urn not in seen:
-                    seen.add(named.urn)
-                    yield f"{r.name}.{key} of tenant {tenant} names {named.name} of tenant {other}", r.urn
+                for named in index.matching(value):  # exactly, by a trailing wildcard, or an ARN pattern
+                    other = index.tenant(named)
+                    if other not in (None, tenant) and named.urn not in seen:
+                        seen.add(named.urn)
+                        yield f"{r.name}.{key} of tenant {tenant} names {named.name} of tenant {other}", r.urn
 
 
 def one_key_per_tenant(index: Index, config: Config) -> Found:

@@ -147,12 +147,11 @@ def queue_policy_naming_another_tenants_queue_by_value(s):
 def trailing_wildcard_over_another_tenants_queues(s):
     s.add(QUEUE_POLICY, "break-queue-policy", {"policy": json.dumps({"Statement": [{
         "Effect": "Allow", "Action": "sqs:*", "Resource": arn("sqs", "dev-acme-*")}]})}, parent="dev-initech")
-    return [("break-queue-policy.policy of tenant initech names dev-acme-queues-dlq of tenant acme",
-             s.urn("break-queue-policy"))]
+    return [(f"break-queue-policy.policy of tenant initech names dev-acme-queues-{queue} of tenant acme",
+             s.urn("break-queue-policy")) for queue in ("dlq", "queue")]  # every queue the pattern names
 
 
-@CASES.fails("no-cross-tenant-references", bypass="names are matched exactly or by a trailing wildcard; a wildcard "
-                                                  "inside the ARN (region or account) names nothing")
+@CASES.fails("no-cross-tenant-references")
 def wildcard_inside_the_arn(s):
     queue = prop(s, "dev-acme-queues-queue", "name")
     s.add(QUEUE_POLICY, "break-queue-policy", {"policy": json.dumps({"Statement": [{
@@ -160,13 +159,22 @@ def wildcard_inside_the_arn(s):
     return [Names(s.urn("break-queue-policy"), ("initech", "dev-acme-queues-queue", "acme"))]
 
 
-@CASES.fails("no-cross-tenant-references", bypass="only arn, id and url (and a few own ids) identify a resource: "
-                                                  "another tenant's database endpoint or queue name is not seen")
+@CASES.fails("no-cross-tenant-references")
 def another_tenants_database_endpoint(s):
     s.add("aws:ssm/parameter:Parameter", "break-endpoint", {"type": "String",
                                                             "value": prop(s, "dev-acme-db-instance", "endpoint")},
           parent="dev-initech")
     return [Names(s.urn("break-endpoint"), ("initech", "dev-acme-db-instance", "acme"))]
+
+
+@CASES.passes("no-cross-tenant-references")
+def a_tenant_names_its_own_database_endpoint_and_queue_by_name(s):
+    s.add("aws:ssm/parameter:Parameter", "dev-acme-config", {"type": "String", "value": json.dumps({
+        "database": prop(s, "dev-acme-db-instance", "endpoint"), "queue": prop(s, "dev-acme-queues-queue", "name")})},
+        parent="dev-acme")
+    s.add("aws:ssm/parameter:Parameter", "dev-acme-endpoint", {"type": "String",
+                                                               "value": prop(s, "dev-acme-db-instance", "endpoint")},
+          parent="dev-acme")
 
 
 @CASES.passes("no-cross-tenant-references")
