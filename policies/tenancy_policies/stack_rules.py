@@ -24,6 +24,7 @@ from .props import (
     statements,
     strings_in,
 )
+from .taggable import taggable_types
 
 Found = Iterator[tuple[str, str]]
 Config = Mapping[str, Any]
@@ -45,17 +46,6 @@ TENANT_COMPONENT = "tenancy:tenant:Tenant"  # the program's tenant component (te
 DATA_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "sqs:",
                 "secretsmanager:getsecretvalue", "elasticache:connect", "rds-db:connect")
 # AWS resources that take tags; the engine omits `tags` when none are set, so presence can't tell.
-TAGGABLE = {
-    VPC, SUBNET, SECURITY_GROUP, FLOW_LOG, QUEUE, RDS_INSTANCE, PARAMETER_GROUP, REPLICATION_GROUP, KMS_KEY,
-    "aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip",
-    "aws:ec2/routeTable:RouteTable", "aws:ec2/networkAcl:NetworkAcl", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    "aws:rds/subnetGroup:SubnetGroup", "aws:rds/cluster:Cluster", "aws:elasticache/subnetGroup:SubnetGroup",
-    "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup", "aws:secretsmanager/secret:Secret",
-    "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup", "aws:sns/topic:Topic",
-    "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:dynamodb/table:Table", "aws:lambda/function:Function",
-    "aws:cognito/userPool:UserPool",
-}
 
 
 def _targets(index: Index, resource, key: str):
@@ -85,18 +75,24 @@ def _key_targets(index: Index, resource, key: str):
 
 
 def tenant_tags(index: Index, config: Config) -> Found:
+    """Every taggable resource of a tenant (pulumi-aws's own list: `taggable`) carries the required
+    tags, and its tenant-id is the tenant of the component it sits in."""
+    taggable = taggable_types()
     for r in index.resources:
         tenant = index.tenant(r)
-        if tenant is None or r.resource_type not in TAGGABLE:
+        if tenant is None or r.resource_type not in taggable:
             continue
         tags = peek(r.props, "tags", default={})
         if tags is UNKNOWN:
             continue
         missing = [t for t in REQUIRED_TAGS if t not in set(tags)]
+        placed = owner(r.parent) if r.parent is not None else None  # by its ancestors, not its own tag
         if missing:
             yield f"{r.name} belongs to tenant {tenant} but lacks the tags {', '.join(missing)}", r.urn
         elif tags["tenant-id"] != tenant:
             yield f"{r.name} is tagged tenant-id={tags['tenant-id']} but belongs to tenant {tenant}", r.urn
+        elif placed not in (None, tenant):
+            yield (f"{r.name} is tagged tenant-id={tags['tenant-id']} but sits in tenant {placed}'s component"), r.urn
 
 
 def no_cross_tenant_references(index: Index, config: Config) -> Found:

@@ -100,16 +100,13 @@ def empty_tenant_tag_under_a_tenant(s):
     return [("dev-acme-queues-dlq is tagged tenant-id= but belongs to tenant acme", s.urn("dev-acme-queues-dlq"))]
 
 
-@CASES.fails("tenant-tags", bypass="ownership believes a resource's own tenant-id tag before its ancestors, so a "
-                                   "resource under acme's component tagged as initech's is initech's: the mismatch "
-                                   "branch of the rule can never fire")
+@CASES.fails("tenant-tags")
 def resource_of_one_tenant_tagged_as_another(s):
     s["dev-acme-queues-dlq"].props["tags"] = tags("initech", "enterprise", "dedicated")
     return [Names(s.urn("dev-acme-queues-dlq"), ("dev-acme-queues-dlq", "initech", "acme"))]
 
 
-@CASES.fails("tenant-tags", bypass="TAGGABLE is a fixed list of types; taggable AWS types outside it (API Gateway "
-                                   "usage plans, budgets, ...) are never checked")
+@CASES.fails("tenant-tags")
 def untagged_usage_plan(s):
     del s["dev-acme-api-plan"].props["tags"]
     return [Names(s.urn("dev-acme-api-plan"), ("dev-acme-api-plan", "acme"))]
