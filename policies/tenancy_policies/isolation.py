@@ -20,6 +20,8 @@ from .props import not_judged
 # Types whose every property the graph may read; of the others, only what identifies and owns them.
 READ_WHOLE = {
     iam.ROLE, iam.ROLE_POLICY, iam.ATTACHMENT, iam.POLICY, iam.GRANT, iam.SERVICE_ACCOUNT, iam.NAMESPACE,
+    iam.USER, iam.USER_POLICY, iam.USER_ATTACHMENT, iam.GROUP, iam.GROUP_POLICY, iam.GROUP_ATTACHMENT,
+    iam.GROUP_MEMBERSHIP, iam.USER_GROUP_MEMBERSHIP, iam.POLICY_ATTACHMENT,
     *iam.RESOURCE_POLICIES, *iam.DB,
     network.SG, network.SG_RULE, network.SG_INGRESS, network.SUBNET, network.VPC, network.CIDR_ASSOCIATION,
     network.PREFIX_LIST, network.PREFIX_LIST_ENTRY, network.PEERING, network.TGW_ATTACHMENT,

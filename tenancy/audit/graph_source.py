@@ -30,6 +30,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenancy_policies.graph import iam as iam_graph
 from tenancy_policies.graph.analysis import graph
 from tenancy_policies.graph.invariant import findings as invariant_findings
 from tenancy_policies.graph.model import Resource
@@ -116,11 +117,13 @@ class AccountReader:
     # -- IAM ---------------------------------------------------------------------------------------
     def iam(self) -> None:
         iam = self.session.client("iam")
-        roles, policies = [], []
+        roles, policies, users, groups = [], [], [], []
         for page in iam.get_paginator("get_account_authorization_details").paginate(
-                Filter=["Role", "LocalManagedPolicy"]):
+                Filter=["Role", "User", "Group", "LocalManagedPolicy"]):
             roles += page.get("RoleDetailList", [])
             policies += page.get("Policies", [])
+            users += page.get("UserDetailList", [])
+            groups += page.get("GroupDetailList", [])
         for role in roles:
             tags = _tags(role.get("Tags"))
             if not tags and role.get("Arn") in self.tags:
@@ -131,6 +134,7 @@ class AccountReader:
                 "inlinePolicies": [{"name": p["PolicyName"], "policy": _document(p.get("PolicyDocument"))}
                                    for p in role.get("RolePolicyList", [])],
                 "managedPolicyArns": [p["PolicyArn"] for p in role.get("AttachedManagedPolicies", [])]})
+        self.iam_users_and_groups(users, groups)
         for policy in policies:
             versions = policy.get("PolicyVersionList", [])
             default = next((v for v in versions if v.get("IsDefaultVersion")), versions[0] if versions else {})
@@ -140,6 +144,29 @@ class AccountReader:
                 "tags": _tags(policy.get("Tags") if "Tags" in policy else  # ManagedPolicyDetail has none
                               _pages(iam, "list_policy_tags", "Tags", PolicyArn=policy["Arn"])),
                 "policy": _document(default.get("Document"))})
+
+    def iam_users_and_groups(self, users: list[dict], groups: list[dict]) -> None:
+        """Users and groups as the program would declare them: the principal, one resource per inline
+        policy and per attached managed policy, and a user's group memberships (IAM groups take no
+        tags: a group is a tenant's only through its members' and policies' paths)."""
+        for kind, details, name_key, list_key, principal_type, inline_type, attachment_type in (
+                ("user", users, "UserName", "UserPolicyList", iam_graph.USER, iam_graph.USER_POLICY,
+                 iam_graph.USER_ATTACHMENT),
+                ("group", groups, "GroupName", "GroupPolicyList", iam_graph.GROUP, iam_graph.GROUP_POLICY,
+                 iam_graph.GROUP_ATTACHMENT)):
+            for item in details:
+                arn, name = item["Arn"], item[name_key]
+                tags = _tags(item.get("Tags")) or self.tags.get(arn, {})
+                self.add(arn, principal_type, name, {"arn": arn, "name": name, "id": name, "tags": tags})
+                for policy in item.get(list_key, []):
+                    self.add(f"{arn}/policy/{policy['PolicyName']}", inline_type, policy["PolicyName"],
+                             {kind: name, "policy": _document(policy.get("PolicyDocument")), "tags": tags})
+                for attached in item.get("AttachedManagedPolicies", []):
+                    self.add(f"{arn}/attached/{attached['PolicyArn']}", attachment_type, attached["PolicyName"],
+                             {kind: name, "policyArn": attached["PolicyArn"], "tags": tags})
+                if kind == "user" and item.get("GroupList"):
+                    self.add(f"{arn}/groups", iam_graph.USER_GROUP_MEMBERSHIP, f"{name} groups",
+                             {"user": name, "groups": list(item["GroupList"]), "tags": tags})
 
     # -- KMS ---------------------------------------------------------------------------------------
     def kms(self) -> None:

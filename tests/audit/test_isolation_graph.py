@@ -172,3 +172,32 @@ def test_an_isolated_tenants_vpc_peered_with_the_shared_one(session, registry, a
     assert all(f.arn.endswith(pid) for f in into_acme)
     [into_initech] = paths(session, registry, "initech", "(tenant acme)", "of tenant initech", f"peering {pid}")
     assert into_initech.arn.endswith(pid)
+
+
+def test_a_tenants_iam_user_and_a_group_it_joins_reaching_another_tenant(session, registry, account):
+    """IAM users and groups are principals as much as roles: a user tagged as acme's with an inline
+    policy on initech's key, and acme's user put in a group whose policy reads globex's queues."""
+    iam = session.client("iam")
+    iam.create_user(UserName="acme-ops", Tags=[{"Key": "tenant-id", "Value": "acme"}])
+    iam.put_user_policy(UserName="acme-ops", PolicyName="ops-extra", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt",
+                                                "Resource": account.tenants["initech"].key_arn}]}))
+    [finding] = paths(session, registry, "initech", "user acme-ops (tenant acme)", "of tenant initech")
+    assert "decrypt" in finding.problem
+    iam.create_group(GroupName="readers")
+    iam.put_group_policy(GroupName="readers", PolicyName="read-globex", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage",
+                                                "Resource": "arn:aws:sqs:*:*:prod-globex-*"}]}))
+    iam.add_user_to_group(GroupName="readers", UserName="acme-ops")
+    # IAM groups take no tags: the group is nobody's, and its reach into globex is the path
+    [group] = paths(session, registry, "globex", "group readers (an unknown owner)", "of tenant globex")
+    assert group.arn.endswith(":group/readers/policy/read-globex")
+
+
+def test_a_tenants_own_user_on_its_own_key_is_no_path(session, registry, account):
+    iam = session.client("iam")
+    iam.create_user(UserName="acme-ops", Tags=[{"Key": "tenant-id", "Value": "acme"}])
+    iam.put_user_policy(UserName="acme-ops", PolicyName="ops-own", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt",
+                                                "Resource": account.tenants["acme"].key_arn}]}))
+    assert [f for f in audit(session, registry, ENV) if f.problem.startswith("isolation:")] == []

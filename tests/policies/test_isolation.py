@@ -104,6 +104,90 @@ def role_policy_naming_its_own_key(s):
     role_policy(s, "twin", INITECH_ROLE, allow("kms:Decrypt", prop(s, "dev-initech-key-cmk", "arn")))
 
 
+# -- IAM users and groups: principals as much as roles --------------------------------------------------
+USER, USER_POLICY = "aws:iam/user:User", "aws:iam/userPolicy:UserPolicy"
+GROUP, GROUP_POLICY = "aws:iam/group:Group", "aws:iam/groupPolicy:GroupPolicy"
+GROUP_MEMBERSHIP = "aws:iam/groupMembership:GroupMembership"
+USER_ATTACHMENT, POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment"
+
+
+def iam_user(s: Stack, name: str, tenant: str) -> str:
+    s.add(USER, name, {"name": name, "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}", "id": name},
+          parent=f"dev-{tenant}")
+    return name
+
+
+def iam_group(s: Stack, name: str, tenant: str, *statements: dict) -> str:
+    s.add(GROUP, name, {"name": name, "arn": f"arn:aws:iam::{ACCOUNT}:group/{name}", "id": name},
+          parent=f"dev-{tenant}")
+    if statements:
+        s.add(GROUP_POLICY, f"{name}-policy", {"group": name, "policy": doc(*statements)}, parent=f"dev-{tenant}",
+              prop_deps={"group": [name]})
+    return name
+
+
+@CASES.fails(POLICY)
+def a_tenants_iam_user_reading_another_tenants_queue(s):
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(USER_POLICY, "attack", {"user": "dev-initech-ops", "policy": doc(
+        allow("sqs:ReceiveMessage", prop(s, "dev-acme-queues-queue", "arn")))}, parent="dev-initech",
+          prop_deps={"user": ["dev-initech-ops"]})
+    return reaches(s.urn("attack"), "user dev-initech-ops (tenant initech) can read dev-acme-queues-queue")
+
+
+@CASES.passes(POLICY)
+def a_tenants_iam_user_reading_its_own_queue(s):
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(USER_POLICY, "twin", {"user": "dev-initech-ops", "policy": doc(
+        allow("sqs:ReceiveMessage", prop(s, "dev-initech-queues-queue", "arn")))}, parent="dev-initech",
+          prop_deps={"user": ["dev-initech-ops"]})
+
+
+@CASES.fails(POLICY)
+def a_tenants_group_decrypting_another_tenants_key(s):
+    iam_group(s, "dev-initech-admins", "initech", allow("kms:Decrypt", prop(s, "dev-acme-key-cmk", "arn")))
+    return reaches(s.urn("dev-initech-admins-policy"), "group dev-initech-admins (tenant initech) can decrypt "
+                   "dev-acme-key-cmk")
+
+
+@CASES.passes(POLICY)
+def a_tenants_group_with_its_own_member_and_key(s):
+    iam_group(s, "dev-initech-admins", "initech", allow("kms:Decrypt", prop(s, "dev-initech-key-cmk", "arn")))
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(GROUP_MEMBERSHIP, "dev-initech-admins-members", {"group": "dev-initech-admins", "users": ["dev-initech-ops"]},
+          parent="dev-initech", prop_deps={"group": ["dev-initech-admins"], "users": ["dev-initech-ops"]})
+
+
+@CASES.fails(POLICY)
+def a_tenants_user_put_in_another_tenants_group(s):
+    """acme's group may read acme's own key; initech's user added to it acts with it."""
+    iam_group(s, "dev-acme-admins", "acme", allow("kms:Decrypt", prop(s, "dev-acme-key-cmk", "arn")))
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(GROUP_MEMBERSHIP, "attack", {"group": "dev-acme-admins", "users": ["dev-initech-ops"]},
+          parent="dev-initech", prop_deps={"group": ["dev-acme-admins"], "users": ["dev-initech-ops"]})
+    return reaches(s.urn("attack"), "user dev-initech-ops (tenant initech) can assume group dev-acme-admins")
+
+
+@CASES.fails(POLICY)
+def a_broad_managed_policy_attached_to_a_tenants_user(s):
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(USER_ATTACHMENT, "attack", {"user": "dev-initech-ops", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+          parent="dev-initech", prop_deps={"user": ["dev-initech-ops"]})
+    return reaches(s.urn("attack"), "user dev-initech-ops (tenant initech) can read", "of tenant acme")
+
+
+@CASES.fails(POLICY)
+def an_exclusive_attachment_of_another_tenants_policy_to_a_user(s):
+    """aws:iam/PolicyAttachment lists roles, users and groups at once."""
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add("aws:iam/policy:Policy", "dev-acme-reader", {"name": "dev-acme-reader", "arn": f"arn:aws:iam::{ACCOUNT}:policy/dev-acme-reader",
+                                                       "policy": doc(allow("sqs:*", prop(s, "dev-acme-queues-queue", "arn")))},
+          parent="dev-acme")
+    s.add(POLICY_ATTACHMENT, "attack", {"policyArn": prop(s, "dev-acme-reader", "arn"), "users": ["dev-initech-ops"]},
+          parent=s.root, prop_deps={"policyArn": ["dev-acme-reader"], "users": ["dev-initech-ops"]})
+    return reaches(s.urn("attack"), "user dev-initech-ops (tenant initech) can", "dev-acme-queues-queue")
+
+
 @CASES.fails(POLICY)
 def top_level_role_policy_on_another_tenants_role(s):
     """Created outside any tenant (untagged, at the stack's root), attached to initech's role."""

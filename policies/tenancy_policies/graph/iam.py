@@ -29,6 +29,17 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 POLICY = "aws:iam/policy:Policy"
+# IAM users and groups: principals as much as roles are (a group's policies act for its members).
+USER = "aws:iam/user:User"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+USER_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+GROUP = "aws:iam/group:Group"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+GROUP_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+GROUP_MEMBERSHIP = "aws:iam/groupMembership:GroupMembership"  # one group, its users
+USER_GROUP_MEMBERSHIP = "aws:iam/userGroupMembership:UserGroupMembership"  # one user, its groups
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"  # one policy, its roles, users and groups
+PRINCIPAL_KINDS = {ROLE: "role", USER: "user", GROUP: "group"}
 GRANT = "aws:kms/grant:Grant"
 DB = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
@@ -144,14 +155,19 @@ def _identity_grants(g: Graph, roles: dict) -> list[Grant]:
             if isinstance(policy.props.get(k), str):
                 policies[policy.props[k]] = policy
 
-    def role_node(owner: Resource, prop: str) -> Optional[Node]:
-        found = g.resolve(owner, prop, ROLE)
+    def principal_nodes(owner: Resource, prop: str, type_: str = ROLE) -> list[Node]:
+        """The roles, users or groups a property names (one, or a list), those outside the program
+        as unowned principals."""
+        kind = PRINCIPAL_KINDS[type_]
+        found = [g.node(r, f"{kind} {r.name}") for r in g.resolve(owner, prop, type_)]
         if found:
-            return g.node(found[0], f"role {found[0].name}")
+            return found
         value = owner.props.get(prop)
-        if value is UNKNOWN or value is None:
-            return None
-        return Node(f"role:{value}", f"role {value} (not in this program)", UNOWNED)
+        values = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if v not in (None, UNKNOWN)]
+        return [Node(f"{kind}:{v}", f"{kind} {v} (not in this program)", UNOWNED) for v in values]
+
+    def role_node(owner: Resource, prop: str) -> Optional[Node]:
+        return next(iter(principal_nodes(owner, prop)), None)
 
     def managed(principal: Node, arn, via: Resource, how: str) -> None:
         if arn is UNKNOWN:
@@ -192,7 +208,33 @@ def _identity_grants(g: Graph, roles: dict) -> list[Grant]:
         principal = role_node(attachment, "role")
         if principal is not None:
             managed(principal, attachment.props.get("policyArn"), attachment, f"attached by {attachment.name}")
+    # users and groups: inline policies, attached policies, and the exclusive PolicyAttachment
+    for type_, prop, inline_type, attachment_type in ((USER, "user", USER_POLICY, USER_ATTACHMENT),
+                                                       (GROUP, "group", GROUP_POLICY, GROUP_ATTACHMENT)):
+        for up in g.of_type(inline_type):
+            for principal in principal_nodes(up, prop, type_):
+                grants.append(Grant(principal, tuple(_document(g, up)), f"inline policy {up.name}", up.key))
+        for attachment in g.of_type(attachment_type):
+            for principal in principal_nodes(attachment, prop, type_):
+                managed(principal, attachment.props.get("policyArn"), attachment, f"attached by {attachment.name}")
+    for attachment in g.of_type(POLICY_ATTACHMENT):
+        for type_, prop in ((ROLE, "roles"), (USER, "users"), (GROUP, "groups")):
+            for principal in principal_nodes(attachment, prop, type_):
+                managed(principal, attachment.props.get("policyArn"), attachment, f"attached by {attachment.name}")
     return grants
+
+
+def _memberships(g: Graph) -> None:
+    """A user in a group acts with the group's policies: an edge (assume) from the user to the group,
+    made by the membership resource, so a user placed in another tenant's group is a path."""
+    for membership in g.of_type(GROUP_MEMBERSHIP, USER_GROUP_MEMBERSHIP):
+        plural = membership.type == USER_GROUP_MEMBERSHIP
+        groups = g.resolve(membership, "groups" if plural else "group", GROUP)
+        users = g.resolve(membership, "user" if plural else "users", USER)
+        for user in users:
+            for group in groups:
+                g.add(Edge(g.node(user, f"user {user.name}"), frozenset({ASSUME}), g.node(group, f"group {group.name}"),
+                           f"{membership.name}: member of group {group.name}", membership.key))
 
 
 # -- evaluation ------------------------------------------------------------------------------------
@@ -383,6 +425,7 @@ def add_edges(g: Graph) -> None:
 
     _grants(g, roles)
     _trust(g, roles)
+    _memberships(g)
 
 
 def _candidates(st: Statement, targets, by_service) -> list:
