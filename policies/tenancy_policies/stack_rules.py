@@ -40,7 +40,8 @@ KEY_PROPERTIES = ("kmsKeyId", "kmsMasterKeyId", "performanceInsightsKmsKeyId")
 # network type tokens: one home, the isolation graph's
 SECURITY_GROUP = graph_network.SG
 PEERING, TGW_ATTACHMENT = (graph_network.PEERING,), (graph_network.TGW_ATTACHMENT,)
-IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
+                "aws:iam/groupPolicy:GroupPolicy")
 IAM_ROLE = "aws:iam/role:Role"
 TENANT_COMPONENT = "tenancy:tenant:Tenant"  # the program's tenant component (tenancy.registry.naming)
 DATA_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "sqs:",

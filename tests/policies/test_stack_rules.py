@@ -569,6 +569,21 @@ def inline_policy_on_the_role_naming_another_tenants_queue(s):
     return [Names(s.urn("dev-initech-identity-role"), ("dev-acme-queues-queue", "acme"))]
 
 
+@CASES.fails("iam-tenant-scope")
+def a_users_inline_policy_naming_another_tenants_queue(s):
+    s.add("aws:iam/userPolicy:UserPolicy", "break-user-policy", {"user": "dev-initech-ops", "policy": json.dumps({
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                       "Resource": prop(s, "dev-acme-queues-queue", "arn")}]})}, parent="dev-initech")
+    return [Names(s.urn("break-user-policy"), ("break-user-policy of tenant initech", "dev-acme-queues-queue"))]
+
+
+@CASES.passes("iam-tenant-scope")
+def a_groups_inline_policy_on_its_own_queue(s):
+    s.add("aws:iam/groupPolicy:GroupPolicy", "dev-initech-ops-policy", {"group": "dev-initech-ops", "policy": json.dumps({
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                       "Resource": prop(s, "dev-initech-queues-queue", "arn")}]})}, parent="dev-initech")
+
+
 @CASES.passes("iam-tenant-scope")
 def own_queues_through_an_inline_policy_with_a_wildcard_inside_the_arn(s):
     s["dev-initech-identity-role"].props["inlinePolicies"] = [{"name": "own", "policy": json.dumps({"Statement": [{
@@ -844,3 +859,4 @@ def test_the_cases_use_the_rules_own_type_tokens():
         sr.SECURITY_GROUP, sr.SG_RULE, sr.SG_INGRESS, sr.FLOW_LOG, sr.VPC, sr.SUBNET, sr.QUEUE)
     assert PEERING in sr.PEERING and TGW_ATTACHMENT in sr.TGW_ATTACHMENT and MANAGED_POLICY in sr.IAM_POLICIES
     assert (LOG_GROUP, TOPIC, BUDGET, KEY) == (sr.LOG_GROUP, sr.TOPIC, sr.BUDGET, sr.KMS_KEY)
+
