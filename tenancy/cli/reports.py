@@ -1,4 +1,5 @@
-"""`tenancy report usage|billing`: a month's usage or cost per tenant, for finance and the platform team."""
+"""`tenancy report usage|billing`: a month's usage or cost per tenant, for finance and the platform team.
+Exit 1 when the billing report finds a tenant over its monthly budget (the report is still written)."""
 
 from __future__ import annotations
 
@@ -60,4 +61,8 @@ def cmd_report(args) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    over = [t.tenant for t in getattr(report, "tenants", ()) if getattr(t, "over_budget", False)]
+    if over:  # the billing report checks budgets: a tenant over its budget fails it, as `plan` fails on a violation
+        print(f"report: over budget: {', '.join(over)}", file=sys.stderr)
+        return ExitCode.FAILED
     return ExitCode.OK

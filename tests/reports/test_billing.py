@@ -73,8 +73,11 @@ def test_renderings(ce, moto_endpoint, registry):
 def test_the_command(aws, moto_endpoint, tmp_path):
     seed_costs(moto_endpoint, "2025-05", GROUPS)
     result = tenancy("report", "billing", "--month", "2025-05", "--format", "csv", cwd=PROJECT)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1 and "report: over budget: brightside" in result.stderr  # 160 of its 150
     assert "2025-05,,acme,yes,Acme Corp,enterprise,cc-104,Amazon ElastiCache,300.25,USD,2500.00" in result.stdout
+    seed_costs(moto_endpoint, "2025-06", [g for g in GROUPS if g[0] != "brightside"])
+    within = tenancy("report", "billing", "--month", "2025-06", "--format", "csv", cwd=PROJECT)
+    assert within.returncode == 0, within.stderr
     seed_usage_plan(aws, "acme", "dev", "enterprise", {"web": {"2025-05-03": 42}})
     out = tmp_path / "usage.html"
     result = tenancy("report", "usage", "--month", "2025-05", "--environment", "dev", "--format", "html",
