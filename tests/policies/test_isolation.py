@@ -126,21 +126,24 @@ def iam_group(s: Stack, name: str, tenant: str, *statements: dict) -> str:
     return name
 
 
+def initech_user_reading(s: Stack, name: str, queue_owner: str) -> str:
+    """initech's IAM user with an inline policy that reads `queue_owner`'s queue."""
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(USER_POLICY, name, {"user": "dev-initech-ops", "policy": doc(
+        allow("sqs:ReceiveMessage", prop(s, f"dev-{queue_owner}-queues-queue", "arn")))}, parent="dev-initech",
+          prop_deps={"user": ["dev-initech-ops"]})
+    return name
+
+
 @CASES.fails(POLICY)
 def a_tenants_iam_user_reading_another_tenants_queue(s):
-    iam_user(s, "dev-initech-ops", "initech")
-    s.add(USER_POLICY, "attack", {"user": "dev-initech-ops", "policy": doc(
-        allow("sqs:ReceiveMessage", prop(s, "dev-acme-queues-queue", "arn")))}, parent="dev-initech",
-          prop_deps={"user": ["dev-initech-ops"]})
-    return reaches(s.urn("attack"), "user dev-initech-ops (tenant initech) can read dev-acme-queues-queue")
+    return reaches(s.urn(initech_user_reading(s, "attack", "acme")),
+                   "user dev-initech-ops (tenant initech) can read dev-acme-queues-queue")
 
 
 @CASES.passes(POLICY)
 def a_tenants_iam_user_reading_its_own_queue(s):
-    iam_user(s, "dev-initech-ops", "initech")
-    s.add(USER_POLICY, "twin", {"user": "dev-initech-ops", "policy": doc(
-        allow("sqs:ReceiveMessage", prop(s, "dev-initech-queues-queue", "arn")))}, parent="dev-initech",
-          prop_deps={"user": ["dev-initech-ops"]})
+    initech_user_reading(s, "twin", "initech")
 
 
 @CASES.fails(POLICY)
