@@ -11,8 +11,8 @@ the tenant user's to run).
   string, a hash's fields, a list, a set's members, a sorted set with scores, a stream's entries)
   and whether it expires.
 - Freeze: the tenant's ACL user loses `@write` (its existing connections with it), and gets its
-  command rules back, exactly, on unfreeze. A self-managed Redis only: ElastiCache changes users
-  through its API (see the report of `tenancy tenant move`).
+  command rules back, exactly, on unfreeze. On ElastiCache (an endpoint under `.cache.amazonaws.com`)
+  the same happens through its API: `elasticache_users`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tenancy.dataplane.apply import DataPlaneError, safe_location
+from tenancy.lifecycle import elasticache_users
 from tenancy.registry.access import key_prefix
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -345,6 +346,8 @@ def may_write(side: RedisSide) -> Optional[str]:
 
 def acl_commands(side: RedisSide) -> dict[str, Any]:
     """The tenant user's command rules: the record a freeze keeps (saved before the change)."""
+    if elasticache_users.is_elasticache(side.url):
+        return {"user": side.user, "service": "elasticache", "access": elasticache_users.access_string(side.user)}
     client = connect(side.url)
     try:
         with errors(side.where, f"reading ACL user {side.user}"):
@@ -358,6 +361,10 @@ def acl_commands(side: RedisSide) -> dict[str, Any]:
 
 def deny_writes(side: RedisSide) -> None:
     """The freeze: the tenant's user may read, not write (its open connections included)."""
+    if elasticache_users.is_elasticache(side.url):
+        access = elasticache_users.access_string(side.user)
+        elasticache_users.set_access(side.user, elasticache_users.frozen(access))
+        return
     client = connect(side.url)
     try:
         with errors(side.where, f"freezing ACL user {side.user}"):
@@ -367,6 +374,9 @@ def deny_writes(side: RedisSide) -> None:
 
 
 def unfreeze(side: RedisSide, record: dict[str, Any]) -> None:
+    if record.get("service") == "elasticache":
+        elasticache_users.set_access(record["user"], record["access"])
+        return
     client = connect(side.url)
     try:
         with errors(side.where, f"restoring ACL user {side.user}"):
@@ -377,7 +387,11 @@ def unfreeze(side: RedisSide, record: dict[str, Any]) -> None:
 
 
 def disable_user(side: RedisSide) -> int:
-    """The tenant's user is switched off and its connections closed; its keys stay."""
+    """The tenant's user is switched off and its connections closed; its keys stay. (ElastiCache:
+    switched off through its API; its nodes end the user's sessions themselves.)"""
+    if elasticache_users.is_elasticache(side.url):
+        elasticache_users.set_access(side.user, elasticache_users.switched_off(elasticache_users.access_string(side.user)))
+        return 0
     client = connect(side.url)
     try:
         with errors(side.where, f"disabling ACL user {side.user}"):
