@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from tenancy.registry.loader import load_registry
 
-from ..conftest import REGISTRY
+from ..conftest import REGISTRY, boto3_session
 
 REGION = "eu-west-1"
 
 
 @pytest.fixture
 def session(aws_env):
-    return boto3.Session(region_name=REGION)
+    return boto3_session(REGION)
 
 
 @pytest.fixture(scope="session")

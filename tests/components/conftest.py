@@ -1,5 +1,5 @@
 """Runs of the real program under mocks on the tests' own project (`tests/fixtures/sample`), shared
-by the component tests (each run takes ~2 s)."""
+by the component tests (each run takes ~2 s; the plain dev plan is the session's `dev_plan`)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def run_dev(**overrides: str | None) -> Recording:
 
 
 @pytest.fixture(scope="session")
-def dev() -> Recording:
-    return run_program(PROJECT, "dev")
+def dev(dev_plan) -> Recording:
+    return dev_plan
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy.plan.harness import run_program
-
-from ..conftest import PROJECT
-
 
 @pytest.fixture(scope="module")
-def prod():
-    return run_program(PROJECT, "prod")
+def prod(prod_plan):
+    return prod_plan
 
 
 def test_every_prod_database_is_monitored_and_exports_its_logs(prod):

@@ -119,8 +119,8 @@ def test_adding_or_removing_a_tenant_changes_no_other_tenant(dev, registry_dir):
         assert fingerprint(changed, tenant) == fingerprint(dev, tenant), tenant
 
 
-def test_prod_layout_has_a_nat_per_zone_and_multi_az_databases():
-    prod = run_program(PROJECT, "prod")
+def test_prod_layout_has_a_nat_per_zone_and_multi_az_databases(prod_plan):
+    prod = prod_plan
     nats = [r for r in prod.of_type("aws:ec2/natGateway:NatGateway") if r.name.startswith("prod-platform")]
     assert len(nats) == 3
     assert all(r.input("multiAz") is True for r in prod.of_type("aws:rds/instance:Instance"))

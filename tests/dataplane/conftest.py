@@ -8,7 +8,7 @@ import pytest
 
 from tenancy.registry.loader import load_registry
 
-from ..conftest import PROJECT, REGISTRY
+from ..conftest import REGISTRY
 from .servers import Postgres, Redis
 
 _databases = itertools.count()
@@ -48,8 +48,6 @@ def dev_tenants():
 
 
 @pytest.fixture(scope="session")
-def dev():
+def dev(dev_plan):
     """The dev stack under mocks, to compare the ElastiCache users with the ACL."""
-    from tenancy.plan.harness import run_program
-
-    return run_program(PROJECT, "dev")
+    return dev_plan

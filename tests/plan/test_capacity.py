@@ -17,8 +17,8 @@ from ..run_cli import tenancy
 
 
 @pytest.fixture(scope="module")
-def dev():
-    return run_program(PROJECT, "dev")
+def dev(dev_plan):
+    return dev_plan
 
 
 def test_every_quota_has_a_name_a_default_and_a_scope():

@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tenancy.plan.constraints import AUTONAME_SUFFIX, check_constraints
-from tenancy.plan.harness import Recording, Registration, run_program
-
-from ..conftest import PROJECT
+from tenancy.plan.harness import Recording, Registration
 
 
 def resource(type_: str, logical: str, **inputs) -> Registration:
@@ -23,8 +21,8 @@ def breaches(*resources: Registration) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_fixture_plans_break_no_constraint(stack):
-    assert check_constraints(run_program(PROJECT, stack)) == []
+def test_the_fixture_plans_break_no_constraint(request, stack):
+    assert check_constraints(request.getfixturevalue(f"{stack}_plan")) == []
 
 
 def test_an_autonamed_replication_group_counts_the_providers_suffix():

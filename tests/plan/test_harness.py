@@ -12,9 +12,7 @@ from google.protobuf.message import Message
 from pulumi.runtime import mocks as pulumi_mocks
 
 from tenancy.plan import harness
-from tenancy.plan.harness import CloudMocks, Registration, plain, run_function, run_program
-
-from ..conftest import PROJECT
+from tenancy.plan.harness import CloudMocks, Registration, plain, run_function
 
 
 def deep_size(value, seen: set[int]) -> int:
@@ -37,8 +35,8 @@ def queues(count: int):
     return program
 
 
-def test_a_registration_keeps_no_protobuf_and_its_state_once():
-    rec = run_program(PROJECT, "dev")
+def test_a_registration_keeps_no_protobuf_and_its_state_once(dev_plan):
+    rec = dev_plan
     assert len(rec.registrations) > 100
     for r in rec.registrations:
         assert not hasattr(r, "__dict__")  # slots only
@@ -56,8 +54,8 @@ def test_a_registration_keeps_no_protobuf_and_its_state_once():
     assert total < 2.5 * inputs_size
 
 
-def test_urns_keys_and_short_values_are_shared_not_copied():
-    rec = run_program(PROJECT, "dev")
+def test_urns_keys_and_short_values_are_shared_not_copied(dev_plan):
+    rec = dev_plan
     by_urn = {r.urn: r for r in rec.registrations}
     children = [r for r in rec.registrations if r.parent in by_urn]
     assert children and all(r.parent is by_urn[r.parent].urn for r in children)

@@ -61,9 +61,9 @@ def test_every_stack_of_the_environment_is_planned_in_deployment_order(dev_all):
         assert stack["plan"]["policy"]["passed"] and stack["plan"]["constraints"]["passed"]
 
 
-def test_the_split_stacks_together_hold_what_the_whole_environment_plans(dev_all):
+def test_the_split_stacks_together_hold_what_the_whole_environment_plans(dev_all, dev_plan_cli):
     _, data = dev_all
-    whole = json.loads(plan("--stack", "dev", "--format", "json").stdout)
+    whole = json.loads(dev_plan_cli.stdout)  # plan("--stack", "dev", "--format", "json"), shared
     planned = {t["id"]: t["resourceCount"] for s in data["stacks"] for t in s["plan"]["tenants"]}
     assert planned == {t["id"]: t["resourceCount"] for t in whole["tenants"]}
 

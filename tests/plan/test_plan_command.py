@@ -54,8 +54,9 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def dev_json() -> tuple[int, dict]:
-    return plan_json("--stack", "dev")
+def dev_json(dev_plan_cli) -> tuple[int, dict]:
+    assert "Traceback" not in dev_plan_cli.stderr, dev_plan_cli.stderr
+    return dev_plan_cli.returncode, json.loads(dev_plan_cli.stdout)  # plan_json("--stack", "dev"), shared
 
 
 def test_dev_table_lists_every_dev_tenant_with_its_tiers_and_passes_the_policies():

@@ -77,6 +77,12 @@ def identities():
     server.stop()
 
 
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A fresh copy of the tests' project as a git repository, for a test that may change it."""
+    return make_repo(tmp_path / "repo")
+
+
 def portal_app(repo: Path, identities: Identities, github: GitHub | None = None, **sources):
     registry = repo / "tenants"
     settings = PortalSettings(
@@ -118,6 +124,14 @@ class PortalClient:
     def close(self) -> None:
         self._loop.call(self.http.aclose)
         self._blocking.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(repo, identities):
+    """An HTTP client of the portal over `repo`, nobody signed in yet; closed after the test."""
+    client = PortalClient(portal_app(repo, identities))
+    yield client
+    client.close()
 
 
 class LiveServer:

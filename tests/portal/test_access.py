@@ -9,19 +9,7 @@ import time
 
 import pytest
 
-from .conftest import PLATFORM_CLIENT, TENANT_CLIENT, PortalClient, branches, make_repo, portal_app
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_repo(tmp_path / "repo")
-
-
-@pytest.fixture
-def client(repo, identities):
-    client = PortalClient(portal_app(repo, identities))
-    yield client
-    client.close()
+from .conftest import PLATFORM_CLIENT, TENANT_CLIENT, PortalClient, branches
 
 
 def test_nobody_signed_in_goes_to_the_login_form(client):

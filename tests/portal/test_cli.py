@@ -8,12 +8,6 @@ import pytest
 import yaml
 
 from ..run_cli import tenancy
-from .conftest import make_repo
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_repo(tmp_path / "repo")
 
 
 @pytest.fixture

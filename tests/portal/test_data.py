@@ -7,19 +7,12 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from tenancy.portal.data import Sources, Unavailable
 
 from ..reports.conftest import aws, moto_endpoint, seed_costs, seed_usage_plan  # noqa: F401 (fixtures)
-from .conftest import PortalClient, make_repo, portal_app
+from .conftest import PortalClient, portal_app
 
 MAY = "2025-05"
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_repo(tmp_path / "repo")
 
 
 def test_usage_spend_and_isolation_from_the_account(aws, moto_endpoint, repo, identities):  # noqa: F811

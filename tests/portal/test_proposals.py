@@ -20,19 +20,7 @@ from tenancy.portal.proposals import GitFailed, GitHub, NothingToChange, Propose
 from tenancy.registry.problems import RegistryInvalid
 from tenancy.registry.project import validate_project
 
-from .conftest import PortalClient, branches, git, make_repo, portal_app
-
-
-@pytest.fixture
-def repo(tmp_path):
-    return make_repo(tmp_path / "repo")
-
-
-@pytest.fixture
-def client(repo, identities):
-    client = PortalClient(portal_app(repo, identities))
-    yield client
-    client.close()
+from .conftest import PortalClient, branches, git, portal_app
 
 
 def state(repo: Path) -> tuple[str, str, str, str]:
@@ -216,7 +204,7 @@ class FakeGitHub:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self):
         self.httpd.shutdown()

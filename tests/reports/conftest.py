@@ -16,10 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.aws_account import moto_server
 from tenancy.registry.naming import ENVIRONMENT_TAG, TENANT_TAG
 
-from ..conftest import PROJECT
+from ..conftest import PROJECT, boto3_session, moto_server
 
 REGION = "eu-west-1"
 USAGE: dict[str, dict[str, dict[str, int]]] = {}  # usage plan id -> API key id -> ISO day -> requests
@@ -64,12 +63,10 @@ def aws_environment(endpoint: str) -> dict[str, str]:
 @pytest.fixture
 def aws(moto_endpoint, monkeypatch):
     """A clean moto account and the environment boto3 reads; a session on it."""
-    import boto3
-
     reset(moto_endpoint)
     for key, value in aws_environment(moto_endpoint).items():
         monkeypatch.setenv(key, value)
-    return boto3.Session(region_name=REGION)
+    return boto3_session(REGION)
 
 
 @pytest.fixture(scope="session")
