@@ -153,21 +153,25 @@ def a_tenants_group_decrypting_another_tenants_key(s):
                    "dev-acme-key-cmk")
 
 
+def initech_ops_in_group(s: Stack, name: str, group_owner: str) -> str:
+    """`group_owner`'s group, which may decrypt its owner's key, with initech's user put in it by `name`."""
+    group = iam_group(s, f"dev-{group_owner}-admins", group_owner,
+                      allow("kms:Decrypt", prop(s, f"dev-{group_owner}-key-cmk", "arn")))
+    iam_user(s, "dev-initech-ops", "initech")
+    s.add(GROUP_MEMBERSHIP, name, {"group": group, "users": ["dev-initech-ops"]},
+          parent="dev-initech", prop_deps={"group": [group], "users": ["dev-initech-ops"]})
+    return name
+
+
 @CASES.passes(POLICY)
 def a_tenants_group_with_its_own_member_and_key(s):
-    iam_group(s, "dev-initech-admins", "initech", allow("kms:Decrypt", prop(s, "dev-initech-key-cmk", "arn")))
-    iam_user(s, "dev-initech-ops", "initech")
-    s.add(GROUP_MEMBERSHIP, "dev-initech-admins-members", {"group": "dev-initech-admins", "users": ["dev-initech-ops"]},
-          parent="dev-initech", prop_deps={"group": ["dev-initech-admins"], "users": ["dev-initech-ops"]})
+    initech_ops_in_group(s, "dev-initech-admins-members", "initech")
 
 
 @CASES.fails(POLICY)
 def a_tenants_user_put_in_another_tenants_group(s):
     """acme's group may read acme's own key; initech's user added to it acts with it."""
-    iam_group(s, "dev-acme-admins", "acme", allow("kms:Decrypt", prop(s, "dev-acme-key-cmk", "arn")))
-    iam_user(s, "dev-initech-ops", "initech")
-    s.add(GROUP_MEMBERSHIP, "attack", {"group": "dev-acme-admins", "users": ["dev-initech-ops"]},
-          parent="dev-initech", prop_deps={"group": ["dev-acme-admins"], "users": ["dev-initech-ops"]})
+    initech_ops_in_group(s, "attack", "acme")
     return reaches(s.urn("attack"), "user dev-initech-ops (tenant initech) can assume group dev-acme-admins")
 
 
