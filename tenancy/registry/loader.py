@@ -101,10 +101,11 @@ def _checked_document(doc: Document, shown: str, tenant: str, problems: list[Pro
 
 
 # What one tenant file gives (its tenant with the plan applied, and its own problems), by its path as
-# displayed, its bytes and plans.yaml's bytes: a plan that loads the registry more than once in one
-# process (validation, the platform's program, the stack's) reads each file once. Only the checks
-# across tenants run again.
-_FILE_CACHE: dict[tuple, tuple[EffectiveTenant | None, TenantSource | None, tuple[Problem, ...]]] = {}
+# displayed, kept with the bytes it was read from and plans.yaml's: a plan that loads the registry
+# more than once in one process (validation, the platform's program, the stack's) reads each file
+# once; only the checks across tenants run again. One entry per path: an edited file replaces its
+# entry, so a long-running process (the portal) keeps one reading per file.
+_FILE_CACHE: dict[str, tuple[bytes, bytes | None, tuple]] = {}
 _FILE_CACHE_LIMIT = 50_000
 
 
@@ -121,12 +122,15 @@ def _tenant_from_file(path: Path, catalog: PlanCatalog | None, plans_bytes: byte
         raw = read_bytes(path)
     except SourceError as exc:
         return None, None, (Problem(shown, exc.line, path.stem, "", exc.message),)
-    key = (shown, raw, plans_bytes if catalog is not None else None)
-    if key not in _FILE_CACHE:
-        if len(_FILE_CACHE) >= _FILE_CACHE_LIMIT:
-            _FILE_CACHE.clear()
-        _FILE_CACHE[key] = _read_tenant(path, shown, raw, catalog)
-    return _FILE_CACHE[key]
+    plans_key = plans_bytes if catalog is not None else None
+    kept = _FILE_CACHE.get(shown)
+    if kept is not None and kept[0] == raw and kept[1] == plans_key:
+        return kept[2]
+    if len(_FILE_CACHE) >= _FILE_CACHE_LIMIT:
+        _FILE_CACHE.clear()
+    result = _read_tenant(path, shown, raw, catalog)
+    _FILE_CACHE[shown] = (raw, plans_key, result)
+    return result
 
 
 def _read_tenant(path: Path, shown: str, raw: bytes, catalog: PlanCatalog | None):
