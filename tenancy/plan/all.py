@@ -94,24 +94,34 @@ def warm_up() -> None:
 def plan_in_worker(project: str, ref: StackRef, options: PlanOptions,
                    platform_outputs: Optional[dict]) -> StackPlan:
     """Plan one stack (in a worker process); every failure comes back as data, never a traceback."""
+    started = time.perf_counter()
+    out, _ = plan_judged(project, ref, options, platform_outputs)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def plan_judged(project: str, ref: StackRef, options: PlanOptions, platform_outputs: Optional[dict]):
+    """(the stack's plan as data, its recording or None when it could not be planned): `tenancy plan
+    --stack` with these options, each failure turned into the plan's error and exit code."""
     from tenancy.plan.run import plan_stack
 
-    started = time.perf_counter()
     out = StackPlan(ref.name, ref.wave, ref.cell)
     try:
         result = plan_stack(Path(project), ref.name, preview=options.preview,
                             pack_dir=Path(options.pack_dir) if options.pack_dir else None,
                             pack_config=Path(options.pack_config) if options.pack_config else None,
                             platform_outputs=platform_outputs, validate=False)
-        out.data, out.code, out.outputs = result.as_json(), result.exit_code, result.recording.outputs
     except RegistryInvalid as exc:
         out.error, out.code = "\n".join(str(p) for p in exc.problems), int(ExitCode.FAILED)
+        return out, None
     except CommandError as exc:
         out.error, out.code = str(exc), int(exc.code)
+        return out, None
     except Exception as exc:  # noqa: BLE001 the program itself failed: reported per stack
         out.error, out.code = f"{type(exc).__name__}: {exc}", int(ExitCode.USAGE)
-    out.seconds = time.perf_counter() - started
-    return out
+        return out, None
+    out.data, out.code, out.outputs = result.as_json(), result.exit_code, result.recording.outputs
+    return out, result.recording
 
 
 def peak_rss_mib() -> float:

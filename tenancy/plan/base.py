@@ -31,13 +31,14 @@ from typing import Optional
 
 import yaml
 
-from tenancy.exits import CommandError, ExitCode
+from tenancy.exits import CommandError
 from tenancy.plan.all import (
     PlanOptions,
     StackPlan,
     aggregate_exit,
     default_jobs,
     executor,
+    plan_judged,
 )
 from tenancy.plan.diff import PlanDiff, StackDiff
 from tenancy.registry.cells import CELLS_FILE
@@ -178,34 +179,11 @@ def diff_in_worker(project: str, base_project: str, ref: StackRef, at_base: bool
             outputs = _platform_outputs(head_dir, ref.name)
         except Exception:  # noqa: BLE001 the stack's own plan runs its platform again and reports it
             outputs = None
-        head, after = _plan_head(project, ref, options, outputs)
+        head, after = plan_judged(project, ref, options, outputs)
     head.seconds = time.perf_counter() - started
     if head.error or base_failed:
         return StackChange(StackDiff(ref.name, note=base_failed or f"no plan of the working tree: {head.error}"), head)
     return StackChange(diff_plans(before, after, stack=ref.name), head)
-
-
-def _plan_head(project: str, ref: StackRef, options: PlanOptions, platform_outputs: Optional[dict]):
-    """The working tree's plan, judged, and its recording (for the diff)."""
-    from tenancy.plan.run import plan_stack
-
-    out = StackPlan(ref.name, ref.wave, ref.cell)
-    try:
-        result = plan_stack(Path(project), ref.name, preview=options.preview,
-                            pack_dir=Path(options.pack_dir) if options.pack_dir else None,
-                            pack_config=Path(options.pack_config) if options.pack_config else None,
-                            platform_outputs=platform_outputs, validate=False)
-    except RegistryInvalid as exc:
-        out.error, out.code = "\n".join(str(p) for p in exc.problems), int(ExitCode.FAILED)
-        return out, None
-    except CommandError as exc:
-        out.error, out.code = str(exc), int(exc.code)
-        return out, None
-    except Exception as exc:  # noqa: BLE001 the program itself failed: reported per stack
-        out.error, out.code = f"{type(exc).__name__}: {exc}", int(ExitCode.USAGE)
-        return out, None
-    out.data, out.code = result.as_json(), result.exit_code
-    return out, result.recording
 
 
 # -- in the caller --------------------------------------------------------------------------------

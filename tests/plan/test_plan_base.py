@@ -22,6 +22,16 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_tempdir(tmp_path_factory):
+    """This module's own temporary directory, where `plan --base` extracts the base: what `state`
+    checks is then this module's alone, not another test process's run of `plan --base`."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tmp"))
+    yield
+    tempfile.tempdir = saved
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """The fixture project committed in a repository of its own (the project in a subdirectory, as
